@@ -1,0 +1,139 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { config as loadDotenv } from 'dotenv';
+import { createDeps } from './deps.ts';
+import { type Config, parseConfig } from './platform/config/config.ts';
+import { createLogger } from './platform/logger/logger.ts';
+import { seedDemoData } from './seed.ts';
+import { ROLES, type Role } from './modules/users/users.models.ts';
+import { VERSION } from './version.ts';
+
+/** Reads `.env` (never overriding the real environment) and validates everything, or exits. */
+function loadConfig(): Config {
+  loadDotenv({ quiet: true });
+  const result = parseConfig(process.env);
+  if (!result.ok) {
+    for (const problem of result.problems) process.stderr.write(`config error: ${problem}\n`);
+    process.exit(2);
+  }
+  return result.config;
+}
+
+const quietLogger = (config: Config) => createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
+
+const program = new Command('assay')
+  .description('Assay: online assessment platform')
+  .version(VERSION)
+  .showHelpAfterError();
+
+program
+  .command('serve')
+  .description('serve the HTTP API (and, unless --no-workers, every job queue) in this process')
+  .option('--no-workers', 'serve HTTP only; run `assay worker` processes for the jobs')
+  .action(async (options: { workers: boolean }) => {
+    const config = loadConfig();
+    if (!options.workers && !config.database.url) {
+      throw new Error('--no-workers needs DATABASE_URL: the embedded database cannot be shared with a worker process');
+    }
+    const { serve } = await import('./main.ts');
+    await serve(config, { workers: options.workers });
+  });
+
+program
+  .command('worker')
+  .description('run job workers and the scheduler (needs DATABASE_URL; REDIS_URL recommended)')
+  .option('--queues <names>', 'comma-separated queues to work (default: all)', (value: string) =>
+    value.split(',').map((name) => name.trim()).filter(Boolean),
+  )
+  .action(async (options: { queues?: string[] }) => {
+    const config = loadConfig();
+    if (!config.database.url) {
+      throw new Error('assay worker needs DATABASE_URL: the embedded database lives inside `assay serve`');
+    }
+    const { work } = await import('./main.ts');
+    await work(config, options.queues ? { queues: options.queues } : {});
+  });
+
+program
+  .command('migrate')
+  .description('apply database migrations and exit')
+  .action(async () => {
+    const config = loadConfig();
+    const deps = await createDeps(config, quietLogger(config), { migrate: false });
+    try {
+      await deps.database.migrate();
+      process.stdout.write(`migrations applied (${deps.database.kind})\n`);
+    } finally {
+      await deps.close();
+    }
+  });
+
+program
+  .command('seed')
+  .description('load demo data: an admin, an instructor and three students (idempotent)')
+  .action(async () => {
+    const config = loadConfig();
+    const deps = await createDeps(config, quietLogger(config));
+    try {
+      const accounts = await seedDemoData(deps);
+      for (const account of accounts) {
+        process.stdout.write(
+          `${account.created ? 'created' : 'exists '} ${account.role.padEnd(10)} ${account.email}  password: ${account.password}\n`,
+        );
+      }
+    } finally {
+      await deps.close();
+    }
+  });
+
+const role = (value: string): Role => {
+  if (!(ROLES as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(`must be one of ${ROLES.join(', ')}`);
+  }
+  return value as Role;
+};
+
+const users = program.command('users').description('manage accounts');
+users
+  .command('create')
+  .description('create an active account')
+  .requiredOption('--email <email>')
+  .requiredOption('--name <name>')
+  .addOption(new Option('--role <role>', 'admin, instructor or student').argParser(role).makeOptionMandatory())
+  .requiredOption('--password <password>', 'at least 8 characters (or set ASSAY_PASSWORD and pass -)')
+  .action(async (options: { email: string; name: string; role: Role; password: string }) => {
+    const config = loadConfig();
+    const { validateNewAccount } = await import('./modules/users/users.validation.ts');
+    const password = options.password === '-' ? (process.env.ASSAY_PASSWORD ?? '') : options.password;
+    const problems = validateNewAccount({ email: options.email, name: options.name, password });
+    if (problems.length > 0) {
+      for (const problem of problems) process.stderr.write(`error: ${problem}\n`);
+      process.exit(2);
+    }
+    const deps = await createDeps(config, quietLogger(config));
+    try {
+      const user = await deps.users.createActive({ ...options, password });
+      process.stdout.write(`created ${user.role} ${user.email} (${user.id})\n`);
+    } finally {
+      await deps.close();
+    }
+  });
+
+program
+  .command('doctor')
+  .description('show what is configured and whether each dependency answers')
+  .action(async () => {
+    const config = loadConfig();
+    const { runDoctor } = await import('./doctor.ts');
+    const ok = await runDoctor(config, (line) => process.stdout.write(`${line}\n`));
+    process.exitCode = ok ? 0 : 1;
+  });
+
+export async function main(argv: string[]) {
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`assay: ${message}\n`);
+    process.exit(1);
+  }
+}

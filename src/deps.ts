@@ -1,0 +1,110 @@
+import { resolve } from 'node:path';
+import { type AppEvents, type AppJobs, appJobCatalogue } from './jobs.ts';
+import { createHealthService, type HealthCheck } from './modules/health/health.service.ts';
+import { probeSandbox } from './modules/sandbox/sandbox.probe.ts';
+import { createUsersRepository } from './modules/users/users.repository.ts';
+import { createUsersService } from './modules/users/users.service.ts';
+import { type Clock, systemClock } from './platform/clock/clock.ts';
+import type { Config } from './platform/config/config.ts';
+import { resolveJwtSecret } from './platform/config/secrets.ts';
+import { type DatabaseHandle, openDatabase } from './platform/db/database.ts';
+import { createMemoryEventBus, createRedisEventBus, type EventBus } from './platform/events/event-bus.ts';
+import { createMetrics } from './platform/http/metrics.ts';
+import type { Logger } from './platform/logger/logger.ts';
+import { createBullmqDriver } from './platform/queue/bullmq-driver.ts';
+import { createJobQueue } from './platform/queue/job-queue.ts';
+import { createMemoryDriver } from './platform/queue/memory-driver.ts';
+import type { QueueDriver } from './platform/queue/queue.types.ts';
+import { createRedisFactory, type RedisFactory } from './platform/redis/redis.ts';
+import { createLocalStorage } from './platform/storage/storage.ts';
+
+export type DepsOverrides = {
+  clock?: Clock;
+  /** An already-open database (tests hand in a fresh one). */
+  database?: DatabaseHandle;
+  /** Skip applying migrations on open (the `migrate` command does it explicitly). */
+  migrate?: boolean;
+};
+
+/**
+ * The composition root: builds every long-lived object once, from the config. Web and worker
+ * roles both start from here, so a worker never needs an HTTP server.
+ */
+export async function createDeps(config: Config, logger: Logger, overrides: DepsOverrides = {}) {
+  const clock = overrides.clock ?? systemClock;
+  const database =
+    overrides.database ??
+    (config.database.url
+      ? await openDatabase({ kind: 'postgres', url: config.database.url, poolMax: config.database.poolMax, logger })
+      : await openDatabase({ kind: 'pglite', dataDir: resolve(config.dataDir, 'db'), logger }));
+  if (overrides.migrate !== false) await database.migrate();
+
+  const redis: RedisFactory | undefined = config.redis.url
+    ? createRedisFactory({ url: config.redis.url, prefix: config.redis.prefix, logger })
+    : undefined;
+  const redisProbe = redis?.connect({ name: 'assay-health' });
+
+  const driver: QueueDriver = redis ? createBullmqDriver({ redis, logger }) : createMemoryDriver({ logger });
+  const events: EventBus<AppEvents> = redis
+    ? createRedisEventBus<AppEvents>({ redis, logger })
+    : createMemoryEventBus<AppEvents>({ logger });
+
+  let metrics: ReturnType<typeof createMetrics> | undefined;
+  const jobs = createJobQueue<AppJobs>({
+    db: database.db,
+    driver,
+    catalogue: appJobCatalogue,
+    logger: logger.child({ component: 'jobs' }),
+    leaseMs: config.jobs.leaseMs,
+    sweepIntervalMs: config.jobs.sweepIntervalMs,
+    onJobFinished: ({ type, outcome }) => metrics?.jobsProcessed.inc({ type, outcome }),
+  });
+  metrics = createMetrics({ queueDepth: () => jobs.depth() });
+
+  const storage = createLocalStorage({ dataDir: config.dataDir, storageUrl: config.storageUrl });
+
+  const checks: HealthCheck[] = [
+    { name: 'db', critical: true, run: () => database.ping() },
+    ...(redisProbe ? [{ name: 'redis', critical: false, run: () => redisProbe.ping() }] : []),
+    { name: 'storage', critical: false, run: () => storage.check() },
+    { name: 'sandbox', critical: false, run: () => probeSandbox({ timeoutMs: config.health.checkTimeoutMs }) },
+  ];
+  const health = createHealthService({
+    checks,
+    cacheMs: config.health.cacheMs,
+    timeoutMs: config.health.checkTimeoutMs,
+    logger,
+  });
+
+  const users = createUsersService({
+    repository: createUsersRepository(database.db),
+    logger: logger.child({ component: 'users' }),
+  });
+
+  const jwtSecret = await resolveJwtSecret(config);
+
+  return {
+    config,
+    logger,
+    clock,
+    database,
+    redis,
+    driver,
+    events,
+    jobs,
+    metrics,
+    storage,
+    health,
+    users,
+    jwtSecret,
+    /** Closes in reverse order of need: broker and bus first, the database last. */
+    async close() {
+      await events.close().catch((error: unknown) => logger.warn({ err: error }, 'event bus close failed'));
+      await driver.close().catch((error: unknown) => logger.warn({ err: error }, 'queue close failed'));
+      redisProbe?.disconnect();
+      await database.close().catch((error: unknown) => logger.warn({ err: error }, 'database close failed'));
+    },
+  };
+}
+
+export type Deps = Awaited<ReturnType<typeof createDeps>>;

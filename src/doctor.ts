@@ -1,0 +1,74 @@
+import { resolve } from 'node:path';
+import { sql } from 'drizzle-orm';
+import { probeSandbox } from './modules/sandbox/sandbox.probe.ts';
+import type { Config } from './platform/config/config.ts';
+import { openDatabase } from './platform/db/database.ts';
+import { createLogger } from './platform/logger/logger.ts';
+import { createRedisFactory, withTimeout } from './platform/redis/redis.ts';
+import { createLocalStorage } from './platform/storage/storage.ts';
+
+type Line = (text: string) => void;
+
+const describeUrl = (url: string) => {
+  const parsed = new URL(url);
+  return `${parsed.protocol}//${parsed.hostname}${parsed.port ? `:${parsed.port}` : ''}${parsed.pathname}`;
+};
+
+/** Prints each configured dependency and whether it answers. Returns false when a required one does not. */
+export async function runDoctor(config: Config, print: Line): Promise<boolean> {
+  const logger = createLogger({ level: 'silent' });
+  const timeoutMs = config.health.checkTimeoutMs * 2;
+  let ok = true;
+  const report = async (name: string, target: string, required: boolean, probe: () => Promise<string | undefined>) => {
+    try {
+      const detail = await withTimeout(probe(), timeoutMs, name);
+      print(`ok    ${name.padEnd(9)} ${target}${detail ? ` (${detail})` : ''}`);
+    } catch (error) {
+      if (required) ok = false;
+      const reason = error instanceof Error ? error.message : String(error);
+      print(`${required ? 'FAIL ' : 'warn '} ${name.padEnd(9)} ${target}: ${reason}`);
+    }
+  };
+
+  print(`assay doctor: NODE_ENV=${config.nodeEnv}, node ${process.version}`);
+  const dbTarget = config.database.url
+    ? `postgres ${describeUrl(config.database.url)}`
+    : `pglite ${resolve(config.dataDir, 'db')}`;
+  await report('database', dbTarget, true, async () => {
+    const database = config.database.url
+      ? await openDatabase({ kind: 'postgres', url: config.database.url, poolMax: 1, logger })
+      : await openDatabase({ kind: 'pglite', dataDir: resolve(config.dataDir, 'db'), logger });
+    try {
+      await database.ping();
+      const result = (await database.db.execute(sql`select version() as version`)) as unknown as {
+        rows: Array<{ version: string }>;
+      };
+      return result.rows[0]?.version.split(' ').slice(0, 2).join(' ');
+    } finally {
+      await database.close();
+    }
+  });
+  if (config.redis.url) {
+    await report('redis', describeUrl(config.redis.url), true, async () => {
+      const client = createRedisFactory({ url: config.redis.url!, prefix: config.redis.prefix, logger }).connect({
+        name: 'assay-doctor',
+      });
+      try {
+        const info = await client.info('server');
+        return `redis ${/redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown'}, prefix ${config.redis.prefix}`;
+      } finally {
+        client.disconnect();
+      }
+    });
+  } else {
+    print('-     redis     not configured: in-process queue, scheduler and event bus');
+  }
+  const storage = createLocalStorage({ dataDir: config.dataDir, storageUrl: config.storageUrl });
+  await report('storage', storage.location, true, async () => {
+    await storage.check();
+    return undefined;
+  });
+  await report('sandbox', 'bubblewrap', false, async () => (await probeSandbox({ timeoutMs })).version);
+  print(config.mail.smtpUrl ? `-     mail      smtp ${describeUrl(config.mail.smtpUrl)}` : `-     mail      files in ${resolve(config.dataDir, 'mail')}`);
+  return ok;
+}

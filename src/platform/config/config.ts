@@ -1,0 +1,193 @@
+import { z } from 'zod';
+
+/**
+ * Every environment variable Assay reads, parsed once into a frozen object. Nothing else in the
+ * code base reads `process.env`: components get the slice of this object they need.
+ */
+
+const port = z.coerce
+  .number({ error: 'must be a number' })
+  .int('must be a whole number')
+  .min(1, 'must be between 1 and 65535')
+  .max(65535, 'must be between 1 and 65535');
+
+const positiveInt = (fallback: number) =>
+  z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .positive('must be greater than 0')
+    .default(fallback);
+
+const urlWithProtocols = (protocols: string[], example: string) =>
+  z
+    .string()
+    .trim()
+    .refine(
+      (value) => {
+        try {
+          return protocols.includes(new URL(value).protocol);
+        } catch {
+          return false;
+        }
+      },
+      { message: `must be a URL like ${example}` },
+    );
+
+const emptyAsUndefined = (value: unknown) =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+const optional = <T extends z.ZodType>(schema: T) => z.preprocess(emptyAsUndefined, schema.optional());
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: port.default(8000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: optional(
+    urlWithProtocols(['postgres:', 'postgresql:'], 'postgres://user@host:5432/db'),
+  ),
+  DATABASE_POOL_MAX: positiveInt(10),
+  REDIS_URL: optional(urlWithProtocols(['redis:', 'rediss:'], 'redis://host:6379')),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,40}$/, 'must be 1-40 letters, digits, dots, dashes or underscores')
+    .default('assay'),
+  JWT_SECRET: optional(z.string()),
+  ADMIN_EMAIL: optional(z.email('must be an email address')),
+  ADMIN_PASSWORD: optional(z.string().min(8, 'must be at least 8 characters')),
+  SMTP_URL: optional(urlWithProtocols(['smtp:', 'smtps:'], 'smtp://user:pass@host:587')),
+  MAIL_FROM: z.string().min(3).default('Assay <no-reply@assay.local>'),
+  STORAGE_URL: optional(urlWithProtocols(['file:', 's3:'], 'file:///var/lib/assay or s3://bucket')),
+  CORS_ORIGINS: z.string().default(''),
+  TRUSTED_PROXIES: z.string().default(''),
+  WORKER_CONCURRENCY: positiveInt(4),
+  JOB_LEASE_MS: positiveInt(30_000),
+  JOB_SWEEP_INTERVAL_MS: positiveInt(5_000),
+  SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
+  HEALTH_CACHE_MS: z.coerce.number({ error: 'must be a number' }).int().min(0).default(1_000),
+  HEALTH_CHECK_TIMEOUT_MS: positiveInt(2_000),
+  BODY_LIMIT_BYTES: positiveInt(1024 * 1024),
+  METRICS_ENABLED: booleanFlag.default(true),
+});
+
+export type Config = Readonly<{
+  nodeEnv: 'development' | 'production' | 'test';
+  http: Readonly<{
+    port: number;
+    host: string;
+    bodyLimitBytes: number;
+    corsOrigins: readonly string[];
+    trustedProxies: readonly string[];
+  }>;
+  dataDir: string;
+  logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  database: Readonly<{ url: string | undefined; poolMax: number }>;
+  redis: Readonly<{ url: string | undefined; prefix: string }>;
+  /** Unset in development means "generate one and keep it in DATA_DIR" (see secrets.ts). */
+  jwtSecret: string | undefined;
+  admin: Readonly<{ email: string; password: string }> | undefined;
+  mail: Readonly<{ smtpUrl: string | undefined; from: string }>;
+  storageUrl: string | undefined;
+  jobs: Readonly<{ concurrency: number; leaseMs: number; sweepIntervalMs: number }>;
+  shutdownTimeoutMs: number;
+  health: Readonly<{ cacheMs: number; checkTimeoutMs: number }>;
+  metricsEnabled: boolean;
+}>;
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
+
+const MIN_PRODUCTION_SECRET_LENGTH = 32;
+
+const list = (value: string) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+
+/** Parses an environment into a Config, or lists every problem, one line per variable. */
+export function parseConfig(env: Record<string, string | undefined>): ConfigResult {
+  const parsed = envSchema.safeParse(env);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const name = String(issue.path[0] ?? 'environment');
+      const given = SECRET_NAMES.test(name) ? 'a value that is not shown' : describeValue(env[name]);
+      problems.push(`${name}: ${issue.message} (got ${given})`);
+    }
+  }
+  const raw = parsed.success ? parsed.data : undefined;
+  const nodeEnv = raw?.NODE_ENV ?? env.NODE_ENV;
+  if (nodeEnv === 'production') {
+    const secret = env.JWT_SECRET?.trim() ?? '';
+    if (secret.length === 0) {
+      problems.push('JWT_SECRET: is required when NODE_ENV=production');
+    } else if (secret.length < MIN_PRODUCTION_SECRET_LENGTH) {
+      problems.push(
+        `JWT_SECRET: must be at least ${MIN_PRODUCTION_SECRET_LENGTH} characters when NODE_ENV=production (got ${secret.length})`,
+      );
+    }
+  }
+  if (raw && (raw.ADMIN_EMAIL === undefined) !== (raw.ADMIN_PASSWORD === undefined)) {
+    const missing = raw.ADMIN_EMAIL === undefined ? 'ADMIN_EMAIL' : 'ADMIN_PASSWORD';
+    problems.push(`${missing}: must be set together with ${missing === 'ADMIN_EMAIL' ? 'ADMIN_PASSWORD' : 'ADMIN_EMAIL'}`);
+  }
+  if (problems.length > 0 || !raw) return { ok: false, problems };
+
+  const config: Config = {
+    nodeEnv: raw.NODE_ENV,
+    http: {
+      port: raw.PORT,
+      host: raw.HOST,
+      bodyLimitBytes: raw.BODY_LIMIT_BYTES,
+      corsOrigins: list(raw.CORS_ORIGINS),
+      trustedProxies: list(raw.TRUSTED_PROXIES),
+    },
+    dataDir: raw.DATA_DIR,
+    logLevel: raw.LOG_LEVEL,
+    database: { url: raw.DATABASE_URL, poolMax: raw.DATABASE_POOL_MAX },
+    redis: { url: raw.REDIS_URL, prefix: raw.REDIS_PREFIX },
+    jwtSecret: raw.JWT_SECRET,
+    admin:
+      raw.ADMIN_EMAIL && raw.ADMIN_PASSWORD
+        ? { email: raw.ADMIN_EMAIL, password: raw.ADMIN_PASSWORD }
+        : undefined,
+    mail: { smtpUrl: raw.SMTP_URL, from: raw.MAIL_FROM },
+    storageUrl: raw.STORAGE_URL,
+    jobs: {
+      concurrency: raw.WORKER_CONCURRENCY,
+      leaseMs: raw.JOB_LEASE_MS,
+      sweepIntervalMs: raw.JOB_SWEEP_INTERVAL_MS,
+    },
+    shutdownTimeoutMs: raw.SHUTDOWN_TIMEOUT_MS,
+    health: { cacheMs: raw.HEALTH_CACHE_MS, checkTimeoutMs: raw.HEALTH_CHECK_TIMEOUT_MS },
+    metricsEnabled: raw.METRICS_ENABLED,
+  };
+  return { ok: true, config: deepFreeze(config) };
+}
+
+const SECRET_NAMES = /SECRET|PASSWORD|TOKEN|KEY|_URL$/;
+
+/** Shows what was given without echoing secrets (URLs can carry passwords). */
+function describeValue(value: string | undefined): string {
+  if (value === undefined) return 'nothing';
+  if (value.length > 60) return `${value.length} characters`;
+  return JSON.stringify(value);
+}
+
+export function redactedConfigValue(name: string, value: string | undefined): string {
+  if (value === undefined) return 'unset';
+  return SECRET_NAMES.test(name) ? 'set (hidden)' : value;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

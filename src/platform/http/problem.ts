@@ -1,0 +1,125 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { type FieldError, isAppError } from '../errors/errors.ts';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+
+export type Problem = {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  instance?: string;
+  requestId?: string;
+  errors?: FieldError[];
+};
+
+const problemType = (code: string) => `urn:assay:problem:${code.toLowerCase().replaceAll('_', '-')}`;
+
+export function sendProblem(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  problem: Omit<Problem, 'type' | 'instance' | 'requestId'>,
+) {
+  const body: Problem = {
+    type: problemType(problem.code),
+    ...problem,
+    instance: request.url.split('?')[0] ?? request.url,
+    requestId: request.id,
+  };
+  return reply.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(body);
+}
+
+/** Turns a JSON pointer (`/options/1/text`) into the path a client would write: `options[1].text`. */
+function formatPath(pointer: string): string {
+  let path = '';
+  for (const segment of pointer.split('/').filter((part) => part.length > 0)) {
+    if (/^\d+$/.test(segment)) path += `[${segment}]`;
+    else path += path ? `.${segment}` : segment;
+  }
+  return path;
+}
+
+const FASTIFY_CODES: Record<string, string> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'VALIDATION_FAILED',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'MALFORMED_JSON',
+};
+
+const HTTP_TITLES: Record<number, string> = {
+  400: 'Bad request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not found',
+  405: 'Method not allowed',
+  406: 'Not acceptable',
+  409: 'Conflict',
+  413: 'Payload too large',
+  415: 'Unsupported media type',
+  422: 'Unprocessable content',
+  429: 'Too many requests',
+  500: 'Internal server error',
+  503: 'Service unavailable',
+};
+
+/**
+ * The one place errors become responses. Domain errors carry their status and code; schema
+ * failures become 400 with `errors[]`; Fastify's own 4xx keep their (safe) message; everything
+ * else is a 500 whose details go to the log, never to the client.
+ */
+export function registerProblemHandlers(app: FastifyInstance) {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (isAppError(error)) {
+      if (error.headers) reply.headers(error.headers);
+      if (error.status >= 500) request.log.error({ err: error }, 'request failed');
+      return sendProblem(request, reply, {
+        title: error.title,
+        status: error.status,
+        detail: error.message,
+        code: error.code,
+        ...(error.errors ? { errors: error.errors } : {}),
+      });
+    }
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      const errors = error.validation.map((issue) => {
+        const where = error.validationContext ?? 'body';
+        const path = formatPath(issue.instancePath);
+        return { path: path ? `${where}.${path}` : where, message: issue.message ?? 'is not valid' };
+      });
+      return sendProblem(request, reply, {
+        title: 'Validation failed',
+        status: 400,
+        detail: `The request ${error.validationContext ?? 'body'} is not valid.`,
+        code: 'VALIDATION_FAILED',
+        errors,
+      });
+    }
+    const status = typeof error.statusCode === 'number' ? error.statusCode : 500;
+    if (status >= 400 && status < 500) {
+      return sendProblem(request, reply, {
+        title: HTTP_TITLES[status] ?? 'Bad request',
+        status,
+        detail: error.message,
+        code: (error.code && FASTIFY_CODES[error.code]) || (status === 429 ? 'RATE_LIMITED' : 'BAD_REQUEST'),
+      });
+    }
+    request.log.error({ err: error }, 'unexpected error');
+    return sendProblem(request, reply, {
+      title: HTTP_TITLES[500]!,
+      status: 500,
+      detail: 'Something went wrong on our side. Quote the request id when reporting it.',
+      code: 'INTERNAL_ERROR',
+    });
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(request, reply, {
+      title: 'Not found',
+      status: 404,
+      detail: `No route ${request.method} ${request.url.split('?')[0]}.`,
+      code: 'NOT_FOUND',
+    }),
+  );
+}

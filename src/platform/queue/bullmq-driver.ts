@@ -1,0 +1,101 @@
+import { Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../logger/logger.ts';
+import type { RedisFactory } from '../redis/redis.ts';
+import { withTimeout } from '../redis/redis.ts';
+import type { Consumer, QueueDriver } from './queue.types.ts';
+
+type MessageData = { jobId: string };
+
+/**
+ * BullMQ as the broker: one BullMQ queue per Assay queue, messages carry only the ledger id.
+ * BullMQ's own retries cover infrastructure failures while claiming; job-level retries are the
+ * ledger's, so both drivers behave the same.
+ */
+export function createBullmqDriver(options: { redis: RedisFactory; logger: Logger }): QueueDriver {
+  const connection: Redis = options.redis.connect({ name: 'assay-queue' });
+  const prefix = `${options.redis.prefix}:bull`;
+  const queues = new Map<string, Queue<MessageData>>();
+  const workers = new Set<Worker<MessageData>>();
+
+  const queueFor = (name: string) => {
+    let queue = queues.get(name);
+    if (!queue) {
+      queue = new Queue<MessageData>(name, { connection, prefix });
+      queue.on('error', (error) => options.logger.warn({ err: error, queue: name }, 'bullmq queue error'));
+      queues.set(name, queue);
+    }
+    return queue;
+  };
+
+  return {
+    kind: 'bullmq',
+
+    async push({ queue, messageId, jobId, delayMs }) {
+      await queueFor(queue).add(
+        'job',
+        { jobId },
+        {
+          jobId: messageId,
+          delay: delayMs > 0 ? delayMs : undefined,
+          attempts: 5,
+          backoff: { type: 'exponential', delay: 500 },
+          removeOnComplete: true,
+          removeOnFail: { age: 24 * 3600, count: 1000 },
+        },
+      );
+    },
+
+    async consume({ queues: names, concurrency, handle }): Promise<Consumer> {
+      const started = names.map((name) => {
+        const worker = new Worker<MessageData>(
+          name,
+          async (message) => {
+            await handle(message.data.jobId);
+          },
+          {
+            connection: options.redis.connect({ blocking: true, name: `assay-worker-${name}` }),
+            prefix,
+            concurrency,
+            // A SIGKILLed worker's message comes back after this; the ledger lease decides who runs it.
+            lockDuration: 30_000,
+          },
+        );
+        worker.on('error', (error) => options.logger.warn({ err: error, queue: name }, 'bullmq worker error'));
+        workers.add(worker);
+        return worker;
+      });
+      await Promise.all(started.map((worker) => worker.waitUntilReady()));
+      return {
+        close: async (timeoutMs) => {
+          await Promise.all(
+            started.map(async (worker) => {
+              try {
+                await withTimeout(worker.close(), timeoutMs, 'worker close');
+              } catch {
+                await worker.close(true);
+              }
+              workers.delete(worker);
+              await worker.disconnect();
+            }),
+          );
+        },
+      };
+    },
+
+    async waiting(queue) {
+      const counts = await queueFor(queue).getJobCounts('waiting', 'delayed', 'prioritized');
+      return (counts.waiting ?? 0) + (counts.delayed ?? 0) + (counts.prioritized ?? 0);
+    },
+
+    async ping() {
+      await connection.ping();
+    },
+
+    async close() {
+      for (const worker of workers) await worker.close(true);
+      for (const queue of queues.values()) await queue.close();
+      connection.disconnect();
+    },
+  };
+}

@@ -1,0 +1,188 @@
+import { and, eq, inArray, lt, or, sql } from 'drizzle-orm';
+import type { Database, Executor } from '../db/database.ts';
+import { type JobRow, jobs } from './jobs.tables.ts';
+
+const ms = (value: number) => sql`(${value}::double precision * interval '1 millisecond')`;
+
+/** Data access for the job ledger. Every state change is a conditional update, so racing workers cannot both win. */
+export function createJobLedger(db: Database) {
+  return {
+    async insert(
+      executor: Executor,
+      job: {
+        id: string;
+        type: string;
+        queue: string;
+        payload: Record<string, unknown>;
+        maxAttempts: number;
+        delayMs: number;
+      },
+    ): Promise<boolean> {
+      const rows = await executor
+        .insert(jobs)
+        .values({
+          id: job.id,
+          type: job.type,
+          queue: job.queue,
+          payload: job.payload,
+          maxAttempts: job.maxAttempts,
+          runAt: sql`now() + ${ms(job.delayMs)}`,
+        })
+        .onConflictDoNothing({ target: jobs.id })
+        .returning({ id: jobs.id });
+      return rows.length === 1;
+    },
+
+    /** Takes the job if it is due, or if its last holder's lease ran out. */
+    async claim(id: string, workerId: string, leaseMs: number): Promise<JobRow | undefined> {
+      const [row] = await db
+        .update(jobs)
+        .set({
+          status: 'running',
+          attempts: sql`${jobs.attempts} + 1`,
+          leaseUntil: sql`now() + ${ms(leaseMs)}`,
+          leasedBy: workerId,
+          updatedAt: sql`now()`,
+        })
+        .where(
+          and(
+            eq(jobs.id, id),
+            or(
+              and(eq(jobs.status, 'pending'), sql`${jobs.runAt} <= now()`),
+              and(eq(jobs.status, 'running'), sql`${jobs.leaseUntil} < now()`),
+            ),
+          ),
+        )
+        .returning();
+      return row;
+    },
+
+    async extendLease(id: string, workerId: string, leaseMs: number): Promise<boolean> {
+      const rows = await db
+        .update(jobs)
+        .set({ leaseUntil: sql`now() + ${ms(leaseMs)}` })
+        .where(and(eq(jobs.id, id), eq(jobs.status, 'running'), eq(jobs.leasedBy, workerId)))
+        .returning({ id: jobs.id });
+      return rows.length === 1;
+    },
+
+    async complete(executor: Executor, id: string, workerId: string): Promise<boolean> {
+      const rows = await executor
+        .update(jobs)
+        .set({
+          status: 'completed',
+          leaseUntil: null,
+          lastError: null,
+          updatedAt: sql`now()`,
+          finishedAt: sql`now()`,
+        })
+        .where(and(eq(jobs.id, id), eq(jobs.status, 'running'), eq(jobs.leasedBy, workerId)))
+        .returning({ id: jobs.id });
+      return rows.length === 1;
+    },
+
+    async retryLater(id: string, workerId: string, error: string, delayMs: number): Promise<boolean> {
+      const rows = await db
+        .update(jobs)
+        .set({
+          status: 'pending',
+          leaseUntil: null,
+          leasedBy: null,
+          lastError: error,
+          runAt: sql`now() + ${ms(delayMs)}`,
+          updatedAt: sql`now()`,
+        })
+        .where(and(eq(jobs.id, id), eq(jobs.status, 'running'), eq(jobs.leasedBy, workerId)))
+        .returning({ id: jobs.id });
+      return rows.length === 1;
+    },
+
+    async fail(id: string, workerId: string, error: string): Promise<boolean> {
+      const rows = await db
+        .update(jobs)
+        .set({
+          status: 'failed',
+          leaseUntil: null,
+          lastError: error,
+          updatedAt: sql`now()`,
+          finishedAt: sql`now()`,
+        })
+        .where(and(eq(jobs.id, id), eq(jobs.status, 'running'), eq(jobs.leasedBy, workerId)))
+        .returning({ id: jobs.id });
+      return rows.length === 1;
+    },
+
+    /** Hands a claimed job back untouched (e.g. this worker has no handler for it). */
+    async release(id: string, workerId: string): Promise<void> {
+      await db
+        .update(jobs)
+        .set({
+          status: 'pending',
+          attempts: sql`greatest(${jobs.attempts} - 1, 0)`,
+          leaseUntil: null,
+          leasedBy: null,
+          updatedAt: sql`now()`,
+        })
+        .where(and(eq(jobs.id, id), eq(jobs.status, 'running'), eq(jobs.leasedBy, workerId)));
+    },
+
+    /**
+     * Jobs the broker may have lost: due for longer than `graceMs` yet still pending (the enqueue
+     * after commit never happened, or Redis forgot it), or running on an expired lease (the
+     * worker died).
+     */
+    async findStranded(options: { queues: readonly string[]; graceMs: number; limit: number }) {
+      if (options.queues.length === 0) return [];
+      return db
+        .select({ id: jobs.id, queue: jobs.queue, attempts: jobs.attempts })
+        .from(jobs)
+        .where(
+          and(
+            inArray(jobs.queue, [...options.queues]),
+            or(
+              and(eq(jobs.status, 'pending'), sql`${jobs.runAt} <= now() - ${ms(options.graceMs)}`),
+              and(eq(jobs.status, 'running'), sql`${jobs.leaseUntil} < now()`),
+            ),
+          ),
+        )
+        .orderBy(jobs.runAt)
+        .limit(options.limit);
+    },
+
+    async get(id: string): Promise<JobRow | undefined> {
+      const [row] = await db.select().from(jobs).where(eq(jobs.id, id));
+      return row;
+    },
+
+    /** Pending and running jobs per queue. */
+    async depth(): Promise<Array<{ queue: string; status: string; count: number }>> {
+      const rows = await db
+        .select({ queue: jobs.queue, status: jobs.status, count: sql<string>`count(*)` })
+        .from(jobs)
+        .where(inArray(jobs.status, ['pending', 'running']))
+        .groupBy(jobs.queue, jobs.status);
+      return rows.map((row) => ({ queue: row.queue, status: row.status, count: Number(row.count) }));
+    },
+
+    async pruneFinished(options: { completedOlderThanMs: number; failedOlderThanMs: number }) {
+      const rows = await db
+        .delete(jobs)
+        .where(
+          or(
+            and(
+              eq(jobs.status, 'completed'),
+              lt(jobs.finishedAt, sql`now() - ${ms(options.completedOlderThanMs)}`),
+            ),
+            and(
+              eq(jobs.status, 'failed'),
+              lt(jobs.finishedAt, sql`now() - ${ms(options.failedOlderThanMs)}`),
+            ),
+          ),
+        )
+        .returning({ id: jobs.id });
+      return rows.length;
+    },
+  };
+}
+
+export type JobLedger = ReturnType<typeof createJobLedger>;

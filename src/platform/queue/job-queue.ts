@@ -1,0 +1,305 @@
+import { randomUUID } from 'node:crypto';
+import type { Database, Executor, Transaction } from '../db/database.ts';
+import type { Logger } from '../logger/logger.ts';
+import { messageIdFor, retryDelayMs } from './backoff.ts';
+import { createJobLedger } from './job-ledger.ts';
+import type {
+  Consumer,
+  EnqueuedJob,
+  EnqueueOptions,
+  JobCatalogue,
+  JobContext,
+  JobHandler,
+  JobHandlers,
+  JobMapShape,
+  JobSpec,
+  QueueDriver,
+} from './queue.types.ts';
+
+const DEFAULTS = { maxAttempts: 5, backoffMs: 1_000 } as const;
+const SWEEP_BATCH = 500;
+
+class LeaseLostError extends Error {
+  constructor(jobId: string) {
+    super(`lease on job ${jobId} was lost to another worker`);
+    this.name = 'LeaseLostError';
+  }
+}
+
+export type JobQueueOptions<M extends JobMapShape> = {
+  db: Database;
+  driver: QueueDriver;
+  catalogue: JobCatalogue<M>;
+  logger: Logger;
+  leaseMs: number;
+  sweepIntervalMs: number;
+  /** Told about every finished try, e.g. to count outcomes in metrics. */
+  onJobFinished?: (event: { type: string; outcome: 'completed' | 'retried' | 'failed' }) => void;
+};
+
+export type WorkerOptions<M extends JobMapShape> = {
+  handlers: Partial<JobHandlers<M>>;
+  /** Queues to work; all queues of the catalogue when omitted. */
+  queues?: readonly string[];
+  concurrency: number;
+};
+
+export type RunningWorker = {
+  readonly id: string;
+  readonly queues: readonly string[];
+  /** One sweep now; returns how many stranded jobs were handed back to the broker. */
+  sweep(): Promise<number>;
+  close(timeoutMs: number): Promise<void>;
+};
+
+/**
+ * The queue port: a ledger row per job in the database plus a broker that carries ids. Enqueue
+ * writes the row and then pushes; workers claim the row with a lease before running a handler.
+ */
+export function createJobQueue<M extends JobMapShape>(options: JobQueueOptions<M>) {
+  const { db, driver, catalogue, logger } = options;
+  const ledger = createJobLedger(db);
+
+  const specOf = (type: string): Required<JobSpec> => {
+    const spec = (catalogue as Record<string, JobSpec | undefined>)[type];
+    if (!spec) throw new Error(`unknown job type "${type}"`);
+    return {
+      queue: spec.queue,
+      maxAttempts: spec.maxAttempts ?? DEFAULTS.maxAttempts,
+      backoffMs: spec.backoffMs ?? DEFAULTS.backoffMs,
+      leaseMs: spec.leaseMs ?? options.leaseMs,
+    };
+  };
+
+  const allQueues = [...new Set(Object.values<JobSpec>(catalogue).map((spec) => spec.queue))].sort();
+
+  async function record<K extends keyof M & string>(
+    executor: Executor,
+    type: K,
+    payload: M[K],
+    enqueueOptions: EnqueueOptions,
+  ) {
+    const spec = specOf(type);
+    const id = enqueueOptions.jobId ?? randomUUID();
+    const delayMs = Math.max(0, enqueueOptions.delayMs ?? 0);
+    const created = await ledger.insert(executor, {
+      id,
+      type,
+      queue: spec.queue,
+      payload,
+      maxAttempts: spec.maxAttempts,
+      delayMs,
+    });
+    const dispatch = async () => {
+      if (!created) return;
+      try {
+        await driver.push({ queue: spec.queue, messageId: messageIdFor(id, 0), jobId: id, delayMs });
+      } catch (error) {
+        // The row is committed; the sweeper will push it once the broker answers again.
+        logger.warn({ err: error, jobId: id, type }, 'enqueue reached the ledger but not the broker');
+      }
+    };
+    return { job: { id, created } satisfies EnqueuedJob, dispatch };
+  }
+
+  return {
+    catalogue,
+    queues: allQueues,
+    ledger,
+
+    /** Records the job and hands it to the broker. Same `jobId` twice: one job. */
+    async enqueue<K extends keyof M & string>(
+      type: K,
+      payload: M[K],
+      enqueueOptions: EnqueueOptions = {},
+    ): Promise<EnqueuedJob> {
+      const { job, dispatch } = await record(db, type, payload, enqueueOptions);
+      await dispatch();
+      return job;
+    },
+
+    /**
+     * Records the job inside the caller's transaction. Call `dispatch()` after the commit; if the
+     * process dies before that, the sweeper finds the committed row.
+     */
+    async enqueueIn<K extends keyof M & string>(
+      tx: Transaction,
+      type: K,
+      payload: M[K],
+      enqueueOptions: EnqueueOptions = {},
+    ) {
+      return record(tx, type, payload, enqueueOptions);
+    },
+
+    /** Starts consuming. Refuses to start when a job type of the chosen queues has no handler. */
+    async startWorker(workerOptions: WorkerOptions<M>): Promise<RunningWorker> {
+      const queues = workerOptions.queues ?? allQueues;
+      const unknownQueues = queues.filter((queue) => !allQueues.includes(queue));
+      if (unknownQueues.length > 0) {
+        throw new Error(
+          `unknown queue(s) ${unknownQueues.join(', ')}; known queues: ${allQueues.join(', ')}`,
+        );
+      }
+      const handlers = workerOptions.handlers as Record<string, JobHandler<unknown> | undefined>;
+      const missing = Object.entries<JobSpec>(catalogue)
+        .filter(([type, spec]) => queues.includes(spec.queue) && typeof handlers[type] !== 'function')
+        .map(([type]) => type);
+      if (missing.length > 0) {
+        throw new Error(`no handler registered for job type(s): ${missing.join(', ')}`);
+      }
+      const extra = Object.keys(handlers).filter((type) => !(type in catalogue));
+      if (extra.length > 0) {
+        throw new Error(`handler(s) for job type(s) not in the catalogue: ${extra.join(', ')}`);
+      }
+
+      const workerId = `${process.pid}-${randomUUID().slice(0, 8)}`;
+      const workerLog = logger.child({ workerId });
+      const shutdown = new AbortController();
+
+      const handle = async (jobId: string) => {
+        const row = await ledger.claim(jobId, workerId, options.leaseMs);
+        if (!row) return; // done already, not due yet, or held by a live worker
+        const handler = handlers[row.type];
+        const spec = (catalogue as Record<string, JobSpec | undefined>)[row.type];
+        if (!handler || !spec || !queues.includes(spec.queue)) {
+          await ledger.release(row.id, workerId);
+          return;
+        }
+        const resolved = specOf(row.type);
+        const jobLog = workerLog.child({ jobId: row.id, type: row.type, attempt: row.attempts });
+        if (row.attempts > row.maxAttempts) {
+          // Only reachable when workers keep dying mid-job: stop feeding it to them.
+          await ledger.fail(row.id, workerId, 'gave up: the job outlived its workers too often');
+          jobLog.error('job failed: every attempt ended with the worker gone');
+          return;
+        }
+
+        const lease = new AbortController();
+        const onShutdown = () => lease.abort(shutdown.signal.reason);
+        shutdown.signal.addEventListener('abort', onShutdown, { once: true });
+        const heartbeat = setInterval(
+          () => {
+            ledger.extendLease(row.id, workerId, resolved.leaseMs).then(
+              (held) => {
+                if (!held) lease.abort(new LeaseLostError(row.id));
+              },
+              (error) => jobLog.warn({ err: error }, 'lease heartbeat failed'),
+            );
+          },
+          Math.max(50, Math.floor(resolved.leaseMs / 3)),
+        );
+        heartbeat.unref();
+
+        let completedInTransaction = false;
+        const context: JobContext = {
+          jobId: row.id,
+          attempt: row.attempts,
+          signal: lease.signal,
+          logger: jobLog,
+          transaction: async (work) =>
+            db.transaction(async (tx) => {
+              const result = await work(tx);
+              if (!(await ledger.complete(tx, row.id, workerId))) throw new LeaseLostError(row.id);
+              completedInTransaction = true;
+              return result;
+            }),
+        };
+
+        try {
+          await handler(row.payload, context);
+          if (!completedInTransaction && !(await ledger.complete(db, row.id, workerId))) {
+            jobLog.warn('job finished after its lease was lost; the other worker owns the outcome');
+          }
+          options.onJobFinished?.({ type: row.type, outcome: 'completed' });
+          jobLog.debug('job completed');
+        } catch (error) {
+          if (error instanceof LeaseLostError) {
+            jobLog.warn('job abandoned: lease lost to another worker');
+            return;
+          }
+          const message = error instanceof Error ? error.message : String(error);
+          if (row.attempts >= row.maxAttempts) {
+            await ledger.fail(row.id, workerId, message);
+            options.onJobFinished?.({ type: row.type, outcome: 'failed' });
+            jobLog.error({ err: error }, 'job failed for good');
+            return;
+          }
+          const delayMs = retryDelayMs({ failedAttempts: row.attempts, baseMs: resolved.backoffMs });
+          if (await ledger.retryLater(row.id, workerId, message, delayMs)) {
+            options.onJobFinished?.({ type: row.type, outcome: 'retried' });
+            jobLog.warn({ err: error, retryInMs: delayMs }, 'job failed; retrying');
+            await driver
+              .push({
+                queue: row.queue,
+                messageId: messageIdFor(row.id, row.attempts),
+                jobId: row.id,
+                delayMs,
+              })
+              .catch((pushError: unknown) =>
+                jobLog.warn({ err: pushError }, 'retry not pushed; the sweeper will'),
+              );
+          }
+        } finally {
+          clearInterval(heartbeat);
+          shutdown.signal.removeEventListener('abort', onShutdown);
+        }
+      };
+
+      const sweep = async () => {
+        const stranded = await ledger.findStranded({
+          queues,
+          graceMs: options.sweepIntervalMs,
+          limit: SWEEP_BATCH,
+        });
+        for (const job of stranded) {
+          await driver.push({
+            queue: job.queue,
+            messageId: messageIdFor(job.id, job.attempts),
+            jobId: job.id,
+            delayMs: 0,
+          });
+        }
+        if (stranded.length > 0) workerLog.info({ count: stranded.length }, 'swept stranded jobs');
+        return stranded.length;
+      };
+
+      const consumer: Consumer = await driver.consume({
+        queues,
+        concurrency: workerOptions.concurrency,
+        handle,
+      });
+      let sweeping: Promise<unknown> = Promise.resolve();
+      const sweeper = setInterval(() => {
+        sweeping = sweep().catch((error: unknown) => workerLog.warn({ err: error }, 'sweep failed'));
+      }, options.sweepIntervalMs);
+      sweeper.unref();
+      workerLog.info({ queues, concurrency: workerOptions.concurrency }, 'worker started');
+
+      return {
+        id: workerId,
+        queues,
+        sweep,
+        close: async (timeoutMs) => {
+          clearInterval(sweeper);
+          const abortTimer = setTimeout(
+            () => shutdown.abort(new Error('worker shutting down')),
+            timeoutMs,
+          );
+          try {
+            await consumer.close(timeoutMs);
+            await sweeping;
+          } finally {
+            clearTimeout(abortTimer);
+          }
+          workerLog.info('worker stopped');
+        },
+      };
+    },
+
+    async depth() {
+      return ledger.depth();
+    },
+  };
+}
+
+export type JobQueue<M extends JobMapShape> = ReturnType<typeof createJobQueue<M>>;

@@ -1,0 +1,66 @@
+import type { Logger } from '../logger/logger.ts';
+import type { Transaction } from '../db/database.ts';
+
+/** A map from job type (e.g. `judge.submission`) to its payload. Payloads carry ids, not state. */
+export type JobMapShape = Record<string, Record<string, unknown>>;
+
+export type JobSpec = {
+  /** The broker queue the job travels on; workers subscribe to queues (`assay worker --queues`). */
+  queue: string;
+  /** Tries before the job is marked failed (a crash mid-job counts as a try). */
+  maxAttempts?: number;
+  /** First retry delay; each further retry doubles it (with jitter), capped at 10 minutes. */
+  backoffMs?: number;
+  /** How long a claim lasts without a heartbeat before the sweeper hands the job to another worker. */
+  leaseMs?: number;
+};
+
+export type JobCatalogue<M extends JobMapShape> = { readonly [K in keyof M]: JobSpec };
+
+export type JobContext = {
+  jobId: string;
+  /** 1 on the first try. */
+  attempt: number;
+  /** Aborted when the lease is lost or the worker is shutting down past its grace period. */
+  signal: AbortSignal;
+  logger: Logger;
+  /**
+   * Runs `work` in one transaction that also marks the job completed. If the lease was lost
+   * meanwhile (another worker took over) the transaction rolls back, so the outcome is written
+   * exactly once however often the job is delivered.
+   */
+  transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T>;
+};
+
+export type JobHandler<P> = (payload: P, context: JobContext) => Promise<void>;
+
+export type JobHandlers<M extends JobMapShape> = { [K in keyof M]: JobHandler<M[K]> };
+
+export type EnqueueOptions = {
+  /** Deterministic id: enqueuing the same id twice runs the job once. */
+  jobId?: string;
+  delayMs?: number;
+};
+
+export type EnqueuedJob = { id: string; created: boolean };
+
+/** The broker behind the ledger. It only moves job ids; it may lose them (the sweeper covers that). */
+export type QueueDriver = {
+  readonly kind: 'memory' | 'bullmq';
+  /** Delivers `jobId` on `queue` after `delayMs`; a second push with the same messageId is ignored while the first is pending. */
+  push(message: { queue: string; messageId: string; jobId: string; delayMs: number }): Promise<void>;
+  consume(options: {
+    queues: readonly string[];
+    concurrency: number;
+    handle: (jobId: string) => Promise<void>;
+  }): Promise<Consumer>;
+  /** Messages waiting in the broker (not the ledger) for one queue. */
+  waiting(queue: string): Promise<number>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+};
+
+export type Consumer = {
+  /** Stops taking messages and waits up to `timeoutMs` for the ones in hand. */
+  close(timeoutMs: number): Promise<void>;
+};
