@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import {
   serializerCompiler,
   validatorCompiler,
@@ -14,6 +14,8 @@ import { VERSION } from './version.ts';
 
 export type App = FastifyInstance;
 
+const QUIET_PATHS = new Set(['/health', '/metrics']);
+
 /**
  * Builds the HTTP application on already-built dependencies. Nothing here opens connections,
  * so tests build as many apps as they like and drive them with `inject()`.
@@ -22,10 +24,14 @@ export async function buildApp(deps: Deps): Promise<App> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     genReqId: requestIdFrom,
-    requestIdLogLabel: 'requestId',
-    disableRequestLogging: false,
+    logController: new LogController({
+      requestIdLogLabel: 'requestId',
+      // Probes hit these every few seconds; logging each would drown the real traffic.
+      disableRequestLogging: (request) => QUIET_PATHS.has(request.url),
+    }),
     bodyLimit: deps.config.http.bodyLimitBytes,
-    trustProxy: deps.config.http.trustedProxies.length > 0 ? [...deps.config.http.trustedProxies] : false,
+    trustProxy:
+      deps.config.http.trustedProxies.length > 0 ? [...deps.config.http.trustedProxies] : false,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     ajv: { customOptions: { removeAdditional: false } },
@@ -41,8 +47,11 @@ export async function buildApp(deps: Deps): Promise<App> {
   registerProblemHandlers(app);
   if (deps.config.metricsEnabled) {
     registerHttpMetrics(app, deps.metrics);
-    app.get('/metrics', { schema: { hide: true }, config: { public: true } }, async (_request, reply) =>
-      reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
+    app.get(
+      '/metrics',
+      { schema: { hide: true }, config: { public: true } },
+      async (_request, reply) =>
+        reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
     );
   }
   await registerOpenApi(app, { version: VERSION });

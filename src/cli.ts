@@ -1,10 +1,10 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { config as loadDotenv } from 'dotenv';
 import { createDeps } from './deps.ts';
+import { ROLES, type Role } from './modules/users/users.models.ts';
 import { type Config, parseConfig } from './platform/config/config.ts';
 import { createLogger } from './platform/logger/logger.ts';
 import { seedDemoData } from './seed.ts';
-import { ROLES, type Role } from './modules/users/users.models.ts';
 import { VERSION } from './version.ts';
 
 /** Reads `.env` (never overriding the real environment) and validates everything, or exits. */
@@ -18,7 +18,8 @@ function loadConfig(): Config {
   return result.config;
 }
 
-const quietLogger = (config: Config) => createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
+const quietLogger = (config: Config) =>
+  createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
 
 const program = new Command('assay')
   .description('Assay: online assessment platform')
@@ -32,7 +33,9 @@ program
   .action(async (options: { workers: boolean }) => {
     const config = loadConfig();
     if (!options.workers && !config.database.url) {
-      throw new Error('--no-workers needs DATABASE_URL: the embedded database cannot be shared with a worker process');
+      throw new Error(
+        '--no-workers needs DATABASE_URL: the embedded database cannot be shared with a worker process',
+      );
     }
     const { serve } = await import('./main.ts');
     await serve(config, { workers: options.workers });
@@ -42,12 +45,17 @@ program
   .command('worker')
   .description('run job workers and the scheduler (needs DATABASE_URL; REDIS_URL recommended)')
   .option('--queues <names>', 'comma-separated queues to work (default: all)', (value: string) =>
-    value.split(',').map((name) => name.trim()).filter(Boolean),
+    value
+      .split(',')
+      .map((name) => name.trim())
+      .filter(Boolean),
   )
   .action(async (options: { queues?: string[] }) => {
     const config = loadConfig();
     if (!config.database.url) {
-      throw new Error('assay worker needs DATABASE_URL: the embedded database lives inside `assay serve`');
+      throw new Error(
+        'assay worker needs DATABASE_URL: the embedded database lives inside `assay serve`',
+      );
     }
     const { work } = await import('./main.ts');
     await work(config, options.queues ? { queues: options.queues } : {});
@@ -98,12 +106,20 @@ users
   .description('create an active account')
   .requiredOption('--email <email>')
   .requiredOption('--name <name>')
-  .addOption(new Option('--role <role>', 'admin, instructor or student').argParser(role).makeOptionMandatory())
-  .requiredOption('--password <password>', 'at least 8 characters (or set ASSAY_PASSWORD and pass -)')
+  .addOption(
+    new Option('--role <role>', 'admin, instructor or student')
+      .argParser(role)
+      .makeOptionMandatory(),
+  )
+  .requiredOption(
+    '--password <password>',
+    'at least 8 characters (or set ASSAY_PASSWORD and pass -)',
+  )
   .action(async (options: { email: string; name: string; role: Role; password: string }) => {
     const config = loadConfig();
     const { validateNewAccount } = await import('./modules/users/users.validation.ts');
-    const password = options.password === '-' ? (process.env.ASSAY_PASSWORD ?? '') : options.password;
+    const password =
+      options.password === '-' ? (process.env.ASSAY_PASSWORD ?? '') : options.password;
     const problems = validateNewAccount({ email: options.email, name: options.name, password });
     if (problems.length > 0) {
       for (const problem of problems) process.stderr.write(`error: ${problem}\n`);

@@ -8,10 +8,9 @@ import { type Clock, systemClock } from './platform/clock/clock.ts';
 import type { Config } from './platform/config/config.ts';
 import { resolveJwtSecret } from './platform/config/secrets.ts';
 import { type DatabaseHandle, openDatabase } from './platform/db/database.ts';
-import { createMemoryEventBus, createRedisEventBus, type EventBus } from './platform/events/event-bus.ts';
+import { createMemoryEventBus, type EventBus } from './platform/events/event-bus.ts';
 import { createMetrics } from './platform/http/metrics.ts';
 import type { Logger } from './platform/logger/logger.ts';
-import { createBullmqDriver } from './platform/queue/bullmq-driver.ts';
 import { createJobQueue } from './platform/queue/job-queue.ts';
 import { createMemoryDriver } from './platform/queue/memory-driver.ts';
 import type { QueueDriver } from './platform/queue/queue.types.ts';
@@ -35,7 +34,12 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
   const database =
     overrides.database ??
     (config.database.url
-      ? await openDatabase({ kind: 'postgres', url: config.database.url, poolMax: config.database.poolMax, logger })
+      ? await openDatabase({
+          kind: 'postgres',
+          url: config.database.url,
+          poolMax: config.database.poolMax,
+          logger,
+        })
       : await openDatabase({ kind: 'pglite', dataDir: resolve(config.dataDir, 'db'), logger }));
   if (overrides.migrate !== false) await database.migrate();
 
@@ -44,9 +48,15 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     : undefined;
   const redisProbe = redis?.connect({ name: 'assay-health' });
 
-  const driver: QueueDriver = redis ? createBullmqDriver({ redis, logger }) : createMemoryDriver({ logger });
+  // BullMQ and the Redis bus load only when Redis is configured.
+  const driver: QueueDriver = redis
+    ? (await import('./platform/queue/bullmq-driver.ts')).createBullmqDriver({ redis, logger })
+    : createMemoryDriver({ logger });
   const events: EventBus<AppEvents> = redis
-    ? createRedisEventBus<AppEvents>({ redis, logger })
+    ? (await import('./platform/events/redis-event-bus.ts')).createRedisEventBus<AppEvents>({
+        redis,
+        logger,
+      })
     : createMemoryEventBus<AppEvents>({ logger });
 
   let metrics: ReturnType<typeof createMetrics> | undefined;
@@ -67,7 +77,11 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     { name: 'db', critical: true, run: () => database.ping() },
     ...(redisProbe ? [{ name: 'redis', critical: false, run: () => redisProbe.ping() }] : []),
     { name: 'storage', critical: false, run: () => storage.check() },
-    { name: 'sandbox', critical: false, run: () => probeSandbox({ timeoutMs: config.health.checkTimeoutMs }) },
+    {
+      name: 'sandbox',
+      critical: false,
+      run: () => probeSandbox({ timeoutMs: config.health.checkTimeoutMs }),
+    },
   ];
   const health = createHealthService({
     checks,
@@ -99,10 +113,16 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     jwtSecret,
     /** Closes in reverse order of need: broker and bus first, the database last. */
     async close() {
-      await events.close().catch((error: unknown) => logger.warn({ err: error }, 'event bus close failed'));
-      await driver.close().catch((error: unknown) => logger.warn({ err: error }, 'queue close failed'));
+      await events
+        .close()
+        .catch((error: unknown) => logger.warn({ err: error }, 'event bus close failed'));
+      await driver
+        .close()
+        .catch((error: unknown) => logger.warn({ err: error }, 'queue close failed'));
       redisProbe?.disconnect();
-      await database.close().catch((error: unknown) => logger.warn({ err: error }, 'database close failed'));
+      await database
+        .close()
+        .catch((error: unknown) => logger.warn({ err: error }, 'database close failed'));
     },
   };
 }

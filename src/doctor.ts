@@ -19,7 +19,12 @@ export async function runDoctor(config: Config, print: Line): Promise<boolean> {
   const logger = createLogger({ level: 'silent' });
   const timeoutMs = config.health.checkTimeoutMs * 2;
   let ok = true;
-  const report = async (name: string, target: string, required: boolean, probe: () => Promise<string | undefined>) => {
+  const report = async (
+    name: string,
+    target: string,
+    required: boolean,
+    probe: () => Promise<string | undefined>,
+  ) => {
     try {
       const detail = await withTimeout(probe(), timeoutMs, name);
       print(`ok    ${name.padEnd(9)} ${target}${detail ? ` (${detail})` : ''}`);
@@ -50,7 +55,11 @@ export async function runDoctor(config: Config, print: Line): Promise<boolean> {
   });
   if (config.redis.url) {
     await report('redis', describeUrl(config.redis.url), true, async () => {
-      const client = createRedisFactory({ url: config.redis.url!, prefix: config.redis.prefix, logger }).connect({
+      const client = createRedisFactory({
+        url: config.redis.url!,
+        prefix: config.redis.prefix,
+        logger,
+      }).connect({
         name: 'assay-doctor',
       });
       try {
@@ -68,7 +77,16 @@ export async function runDoctor(config: Config, print: Line): Promise<boolean> {
     await storage.check();
     return undefined;
   });
-  await report('sandbox', 'bubblewrap', false, async () => (await probeSandbox({ timeoutMs })).version);
-  print(config.mail.smtpUrl ? `-     mail      smtp ${describeUrl(config.mail.smtpUrl)}` : `-     mail      files in ${resolve(config.dataDir, 'mail')}`);
+  await report(
+    'sandbox',
+    'bubblewrap',
+    false,
+    async () => (await probeSandbox({ timeoutMs })).version,
+  );
+  print(
+    config.mail.smtpUrl
+      ? `-     mail      smtp ${describeUrl(config.mail.smtpUrl)}`
+      : `-     mail      files in ${resolve(config.dataDir, 'mail')}`,
+  );
   return ok;
 }

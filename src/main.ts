@@ -56,7 +56,11 @@ export async function serve(config: Config, options: { workers: boolean }) {
     { name: 'connections', close: () => deps.close() },
   ]);
   if (options.workers) workerRole = await startWorkerRole(deps);
-  const address = await app.listen({ port: config.http.port, host: config.http.host, backlog: 4096 });
+  const address = await app.listen({
+    port: config.http.port,
+    host: config.http.host,
+    backlog: 4096,
+  });
   logger.info(
     {
       address,
@@ -77,5 +81,8 @@ export async function work(config: Config, options: { queues?: readonly string[]
     { name: 'connections', close: () => deps.close() },
   ]);
   workerRole = await startWorkerRole(deps, options);
-  logger.info({ queues: workerRole.worker.queues, queue: deps.driver.kind }, 'assay worker is running');
+  logger.info(
+    { queues: workerRole.worker.queues, queue: deps.driver.kind },
+    'assay worker is running',
+  );
 }

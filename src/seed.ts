@@ -20,7 +20,12 @@ export async function seedDemoData(deps: Deps) {
   for (const account of DEMO_ACCOUNTS) {
     const existing = await deps.users.findByEmail(account.email);
     if (!existing) await deps.users.createActive({ ...account, password: DEMO_PASSWORD });
-    results.push({ email: account.email, role: account.role, password: DEMO_PASSWORD, created: !existing });
+    results.push({
+      email: account.email,
+      role: account.role,
+      password: DEMO_PASSWORD,
+      created: !existing,
+    });
   }
   return results;
 }

@@ -1,30 +1,45 @@
 import type { Deps } from './deps.ts';
 import { appSchedules, createAppJobHandlers } from './jobs.ts';
 import type { RunningWorker } from './platform/queue/job-queue.ts';
-import {
-  createBullmqScheduler,
-  createTimerScheduler,
-  type Scheduler,
-} from './platform/scheduler/scheduler.ts';
+import { createTimerScheduler, type Scheduler } from './platform/scheduler/scheduler.ts';
 
-export type WorkerRole = { worker: RunningWorker; scheduler: Scheduler; close(timeoutMs: number): Promise<void> };
+export type WorkerRole = {
+  worker: RunningWorker;
+  scheduler: Scheduler;
+  close(timeoutMs: number): Promise<void>;
+};
 
 /**
  * Starts job consumers for `queues` (all when omitted) and the periodic scheduler. Refuses to
  * start when any job type of those queues has no handler.
  */
-export async function startWorkerRole(deps: Deps, options: { queues?: readonly string[] } = {}): Promise<WorkerRole> {
+export async function startWorkerRole(
+  deps: Deps,
+  options: { queues?: readonly string[] } = {},
+): Promise<WorkerRole> {
   const worker = await deps.jobs.startWorker({
     handlers: createAppJobHandlers({ ledger: deps.jobs.ledger }),
     ...(options.queues ? { queues: options.queues } : {}),
     concurrency: deps.config.jobs.concurrency,
   });
   const scheduler = deps.redis
-    ? createBullmqScheduler({ queue: deps.jobs, schedules: appSchedules, redis: deps.redis, logger: deps.logger })
-    : createTimerScheduler({ queue: deps.jobs, schedules: appSchedules, clock: deps.clock, logger: deps.logger });
+    ? (await import('./platform/scheduler/bullmq-scheduler.ts')).createBullmqScheduler({
+        queue: deps.jobs,
+        schedules: appSchedules,
+        redis: deps.redis,
+        logger: deps.logger,
+      })
+    : createTimerScheduler({
+        queue: deps.jobs,
+        schedules: appSchedules,
+        clock: deps.clock,
+        logger: deps.logger,
+      });
   await scheduler.start();
   // Pick up whatever an earlier process left behind, without waiting for the first interval.
-  await worker.sweep().catch((error: unknown) => deps.logger.warn({ err: error }, 'initial sweep failed'));
+  await worker
+    .sweep()
+    .catch((error: unknown) => deps.logger.warn({ err: error }, 'initial sweep failed'));
   return {
     worker,
     scheduler,

@@ -19,7 +19,10 @@ export function healthRoutes(options: { health: HealthService }): FastifyPluginA
       },
       async (_request, reply) => {
         const { report, healthy } = await options.health.check();
-        return reply.status(healthy ? 200 : 503).header('cache-control', 'no-store').send(report);
+        return reply
+          .status(healthy ? 200 : 503)
+          .header('cache-control', 'no-store')
+          .send(report);
       },
     );
   };

@@ -15,4 +15,7 @@ export const healthReport = z
       .catchall(check),
     checkedAt: z.iso.datetime(),
   })
-  .meta({ id: 'HealthReport', description: 'Dependency checks. 200 while the database answers, 503 otherwise.' });
+  .meta({
+    id: 'HealthReport',
+    description: 'Dependency checks. 200 while the database answers, 503 otherwise.',
+  });

@@ -5,10 +5,12 @@ export type CheckResult = { status: 'up' | 'down'; latencyMs: number };
 
 export type HealthReport = {
   status: 'ok' | 'degraded';
-  checks: { db: CheckResult; storage: CheckResult; sandbox: CheckResult; redis?: CheckResult } & Record<
-    string,
-    CheckResult
-  >;
+  checks: {
+    db: CheckResult;
+    storage: CheckResult;
+    sandbox: CheckResult;
+    redis?: CheckResult;
+  } & Record<string, CheckResult>;
   checkedAt: string;
 };
 

@@ -22,7 +22,9 @@ export const maintenanceSchedules: Schedule<MaintenanceJobs>[] = [
   },
 ];
 
-export function createMaintenanceJobHandlers(deps: { ledger: JobLedger }): JobHandlers<MaintenanceJobs> {
+export function createMaintenanceJobHandlers(deps: {
+  ledger: JobLedger;
+}): JobHandlers<MaintenanceJobs> {
   return {
     'maintenance.prune-jobs': async (payload, context) => {
       const removed = await deps.ledger.pruneFinished({

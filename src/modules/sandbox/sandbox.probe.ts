@@ -11,7 +11,27 @@ export async function probeSandbox(options: { timeoutMs: number }): Promise<{ ve
   const { stdout } = await run('bwrap', ['--version'], { timeout: options.timeoutMs, env: {} });
   await run(
     'bwrap',
-    ['--unshare-all', '--die-with-parent', '--ro-bind', '/usr', '/usr', '--symlink', 'usr/bin', '/bin', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64', '--proc', '/proc', '--dev', '/dev', '/bin/true'],
+    [
+      '--unshare-all',
+      '--die-with-parent',
+      '--ro-bind',
+      '/usr',
+      '/usr',
+      '--symlink',
+      'usr/bin',
+      '/bin',
+      '--symlink',
+      'usr/lib',
+      '/lib',
+      '--symlink',
+      'usr/lib64',
+      '/lib64',
+      '--proc',
+      '/proc',
+      '--dev',
+      '/dev',
+      '/bin/true',
+    ],
     { timeout: options.timeoutMs, env: {} },
   );
   return { version: stdout.trim() };

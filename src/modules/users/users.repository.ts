@@ -18,7 +18,8 @@ export function createUsersRepository(db: Database) {
         const [row] = await db.insert(users).values(user).returning();
         return row!;
       } catch (error) {
-        if (postgresErrorCode(error) === UNIQUE_VIOLATION) throw emailTaken(`${user.email} is already registered.`);
+        if (postgresErrorCode(error) === UNIQUE_VIOLATION)
+          throw emailTaken(`${user.email} is already registered.`);
         throw error;
       }
     },
@@ -44,7 +45,10 @@ export function createUsersRepository(db: Database) {
     },
 
     async count(): Promise<number> {
-      const [row] = await db.select({ count: sql<string>`count(*)` }).from(users).where(isNull(users.deletedAt));
+      const [row] = await db
+        .select({ count: sql<string>`count(*)` })
+        .from(users)
+        .where(isNull(users.deletedAt));
       return Number(row?.count ?? 0);
     },
   };

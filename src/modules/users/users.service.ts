@@ -19,7 +19,12 @@ const toPublic = (row: UserRow): PublicUser => ({
 export function createUsersService(deps: { repository: UsersRepository; logger: Logger }) {
   return {
     /** An account created by staff or the CLI: active at once, no email code needed. */
-    async createActive(input: { email: string; name: string; role: Role; password: string }): Promise<PublicUser> {
+    async createActive(input: {
+      email: string;
+      name: string;
+      role: Role;
+      password: string;
+    }): Promise<PublicUser> {
       const row = await deps.repository.insert({
         id: randomUUID(),
         email: normalizeEmail(input.email),
@@ -36,11 +41,19 @@ export function createUsersService(deps: { repository: UsersRepository; logger: 
      * existing account with that email is promoted and its password reset: the operator's
      * environment is the source of truth for this one account.
      */
-    async ensureAdmin(input: { email: string; password: string }): Promise<{ user: PublicUser; created: boolean }> {
+    async ensureAdmin(input: {
+      email: string;
+      password: string;
+    }): Promise<{ user: PublicUser; created: boolean }> {
       const email = normalizeEmail(input.email);
       const existing = await deps.repository.findLiveByEmail(email);
       if (!existing) {
-        const user = await this.createActive({ email, name: 'Administrator', role: 'admin', password: input.password });
+        const user = await this.createActive({
+          email,
+          name: 'Administrator',
+          role: 'admin',
+          password: input.password,
+        });
         deps.logger.info({ userId: user.id }, 'admin account created from ADMIN_EMAIL');
         return { user, created: true };
       }
@@ -53,7 +66,10 @@ export function createUsersService(deps: { repository: UsersRepository; logger: 
         status: 'active',
         ...(passwordMatches ? {} : { passwordHash: await hashPassword(input.password) }),
       });
-      deps.logger.info({ userId: existing.id }, 'admin account from ADMIN_EMAIL brought up to date');
+      deps.logger.info(
+        { userId: existing.id },
+        'admin account from ADMIN_EMAIL brought up to date',
+      );
       return { user: toPublic(updated ?? existing), created: false };
     },
 

@@ -11,7 +11,13 @@ export const passwordSchema = z
 const newAccount = z.object({ email: emailSchema, name: nameSchema, password: passwordSchema });
 
 /** Problems with an account to be created, one line each (empty when it is fine). */
-export function validateNewAccount(input: { email: string; name: string; password: string }): string[] {
+export function validateNewAccount(input: {
+  email: string;
+  name: string;
+  password: string;
+}): string[] {
   const result = newAccount.safeParse(input);
-  return result.success ? [] : result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  return result.success
+    ? []
+    : result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
 }

@@ -36,7 +36,8 @@ const urlWithProtocols = (protocols: string[], example: string) =>
 const emptyAsUndefined = (value: unknown) =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
 
-const optional = <T extends z.ZodType>(schema: T) => z.preprocess(emptyAsUndefined, schema.optional());
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess(emptyAsUndefined, schema.optional());
 
 const booleanFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
@@ -116,7 +117,9 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const name = String(issue.path[0] ?? 'environment');
-      const given = SECRET_NAMES.test(name) ? 'a value that is not shown' : describeValue(env[name]);
+      const given = SECRET_NAMES.test(name)
+        ? 'a value that is not shown'
+        : describeValue(env[name]);
       problems.push(`${name}: ${issue.message} (got ${given})`);
     }
   }
@@ -134,7 +137,9 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
   }
   if (raw && (raw.ADMIN_EMAIL === undefined) !== (raw.ADMIN_PASSWORD === undefined)) {
     const missing = raw.ADMIN_EMAIL === undefined ? 'ADMIN_EMAIL' : 'ADMIN_PASSWORD';
-    problems.push(`${missing}: must be set together with ${missing === 'ADMIN_EMAIL' ? 'ADMIN_PASSWORD' : 'ADMIN_EMAIL'}`);
+    problems.push(
+      `${missing}: must be set together with ${missing === 'ADMIN_EMAIL' ? 'ADMIN_PASSWORD' : 'ADMIN_EMAIL'}`,
+    );
   }
   if (problems.length > 0 || !raw) return { ok: false, problems };
 

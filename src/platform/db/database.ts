@@ -2,13 +2,11 @@ import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
-import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
-import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
-import pg from 'pg';
 import type { Logger } from '../logger/logger.ts';
+import { copyTemplateInto, isEmptyDataDir } from './pglite-template.ts';
 
 export type Database = PgDatabase<PgQueryResultHKT>;
 export type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
@@ -42,6 +40,12 @@ async function openPostgres(options: {
   poolMax: number;
   logger: Logger;
 }): Promise<DatabaseHandle> {
+  // Loaded only in production mode, so the embedded default does not pay for it at start-up.
+  const [{ default: pg }, { drizzle: drizzlePg }, { migrate: migratePg }] = await Promise.all([
+    import('pg'),
+    import('drizzle-orm/node-postgres'),
+    import('drizzle-orm/node-postgres/migrator'),
+  ]);
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.poolMax,
@@ -80,8 +84,14 @@ async function openPostgres(options: {
 async function openPglite(options: {
   dataDir: string | undefined;
   loadImage?: Blob;
+  logger: Logger;
 }): Promise<DatabaseHandle> {
-  if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
+  if (options.dataDir) {
+    await mkdir(options.dataDir, { recursive: true });
+    if (isEmptyDataDir(options.dataDir) && !(await copyTemplateInto(options.dataDir))) {
+      options.logger.info('creating the embedded database (first start; takes a few seconds)');
+    }
+  }
   const client = await PGlite.create({
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     ...(options.loadImage ? { loadDataDir: options.loadImage } : {}),

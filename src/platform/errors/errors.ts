@@ -44,7 +44,13 @@ export function createErrorFactory(options: {
 }
 
 export const validationFailed = (errors: FieldError[], detail = 'The request is not valid.') =>
-  new AppError({ code: 'VALIDATION_FAILED', status: 400, title: 'Validation failed', detail, errors });
+  new AppError({
+    code: 'VALIDATION_FAILED',
+    status: 400,
+    title: 'Validation failed',
+    detail,
+    errors,
+  });
 
 export const notFound = createErrorFactory({ code: 'NOT_FOUND', status: 404, title: 'Not found' });
 

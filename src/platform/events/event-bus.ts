@@ -1,6 +1,5 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../logger/logger.ts';
-import type { RedisFactory } from '../redis/redis.ts';
 
 /** Topic → payload. Events are facts published after a commit ("submission judged"). */
 export type EventMapShape = Record<string, Record<string, unknown>>;
@@ -18,7 +17,12 @@ export type EventBus<E extends EventMapShape> = {
   close(): Promise<void>;
 };
 
-function safeDeliver<P>(logger: Logger, topic: string, handler: EventHandler<P>, payload: P) {
+export function safeDeliver<P>(
+  logger: Logger,
+  topic: string,
+  handler: EventHandler<P>,
+  payload: P,
+) {
   // A failing subscriber is its own problem: the publisher and other subscribers carry on.
   try {
     const result = handler(payload);
@@ -31,7 +35,9 @@ function safeDeliver<P>(logger: Logger, topic: string, handler: EventHandler<P>,
 }
 
 /** In-process bus: subscribers in this process only. */
-export function createMemoryEventBus<E extends EventMapShape>(options: { logger: Logger }): EventBus<E> {
+export function createMemoryEventBus<E extends EventMapShape>(options: {
+  logger: Logger;
+}): EventBus<E> {
   const emitter = new EventEmitter();
   emitter.setMaxListeners(0);
   return {
@@ -42,7 +48,8 @@ export function createMemoryEventBus<E extends EventMapShape>(options: { logger:
       setImmediate(() => emitter.emit(topic, copy));
     },
     async subscribe(topic, handler) {
-      const listener = (payload: E[typeof topic]) => safeDeliver(options.logger, topic, handler, payload);
+      const listener = (payload: E[typeof topic]) =>
+        safeDeliver(options.logger, topic, handler, payload);
       emitter.on(topic, listener);
       return async () => {
         emitter.off(topic, listener);
@@ -50,61 +57,6 @@ export function createMemoryEventBus<E extends EventMapShape>(options: { logger:
     },
     async close() {
       emitter.removeAllListeners();
-    },
-  };
-}
-
-/** Redis pub/sub: every process subscribed to a topic gets every event published to it. */
-export function createRedisEventBus<E extends EventMapShape>(options: {
-  redis: RedisFactory;
-  logger: Logger;
-}): EventBus<E> {
-  const publisher = options.redis.connect({ name: 'assay-events-pub' });
-  const subscriber = options.redis.connect({ name: 'assay-events-sub', blocking: true });
-  const channelPrefix = `${options.redis.prefix}:events:`;
-  const handlers = new Map<string, Set<EventHandler<never>>>();
-
-  subscriber.on('message', (channel: string, message: string) => {
-    const topic = channel.slice(channelPrefix.length);
-    const set = handlers.get(topic);
-    if (!set) return;
-    let payload: unknown;
-    try {
-      payload = JSON.parse(message);
-    } catch (error) {
-      options.logger.warn({ err: error, topic }, 'dropped an event that is not JSON');
-      return;
-    }
-    for (const handler of set) safeDeliver(options.logger, topic, handler, payload as never);
-  });
-
-  return {
-    kind: 'redis',
-    async publish(topic, payload) {
-      await publisher.publish(channelPrefix + topic, JSON.stringify(payload));
-    },
-    async subscribe(topic, handler) {
-      let set = handlers.get(topic);
-      if (!set) {
-        set = new Set();
-        handlers.set(topic, set);
-        await subscriber.subscribe(channelPrefix + topic);
-      }
-      set.add(handler as EventHandler<never>);
-      return async () => {
-        const current = handlers.get(topic);
-        if (!current) return;
-        current.delete(handler as EventHandler<never>);
-        if (current.size === 0) {
-          handlers.delete(topic);
-          await subscriber.unsubscribe(channelPrefix + topic);
-        }
-      };
-    },
-    async close() {
-      handlers.clear();
-      subscriber.disconnect();
-      publisher.disconnect();
     },
   };
 }

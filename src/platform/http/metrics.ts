@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
-export type QueueDepthSource = () => Promise<Array<{ queue: string; status: string; count: number }>>;
+export type QueueDepthSource = () => Promise<
+  Array<{ queue: string; status: string; count: number }>
+>;
 
 /** One registry per process (not prom-client's global), so tests can build many apps. */
 export function createMetrics(options: { queueDepth?: QueueDepthSource } = {}) {
@@ -26,7 +28,8 @@ export function createMetrics(options: { queueDepth?: QueueDepthSource } = {}) {
       if (!queueDepth) return;
       this.reset();
       try {
-        for (const row of await queueDepth()) this.set({ queue: row.queue, state: row.status }, row.count);
+        for (const row of await queueDepth())
+          this.set({ queue: row.queue, state: row.status }, row.count);
       } catch {
         // The database is down: /health says so; the scrape still succeeds without this gauge.
       }

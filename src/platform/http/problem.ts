@@ -15,7 +15,8 @@ export type Problem = {
   errors?: FieldError[];
 };
 
-const problemType = (code: string) => `urn:assay:problem:${code.toLowerCase().replaceAll('_', '-')}`;
+const problemType = (code: string) =>
+  `urn:assay:problem:${code.toLowerCase().replaceAll('_', '-')}`;
 
 export function sendProblem(
   request: FastifyRequest,
@@ -86,7 +87,10 @@ export function registerProblemHandlers(app: FastifyInstance) {
       const errors = error.validation.map((issue) => {
         const where = error.validationContext ?? 'body';
         const path = formatPath(issue.instancePath);
-        return { path: path ? `${where}.${path}` : where, message: issue.message ?? 'is not valid' };
+        return {
+          path: path ? `${where}.${path}` : where,
+          message: issue.message ?? 'is not valid',
+        };
       });
       return sendProblem(request, reply, {
         title: 'Validation failed',
@@ -102,7 +106,9 @@ export function registerProblemHandlers(app: FastifyInstance) {
         title: HTTP_TITLES[status] ?? 'Bad request',
         status,
         detail: error.message,
-        code: (error.code && FASTIFY_CODES[error.code]) || (status === 429 ? 'RATE_LIMITED' : 'BAD_REQUEST'),
+        code:
+          (error.code && FASTIFY_CODES[error.code]) ||
+          (status === 429 ? 'RATE_LIMITED' : 'BAD_REQUEST'),
       });
     }
     request.log.error({ err: error }, 'unexpected error');

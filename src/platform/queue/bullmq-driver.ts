@@ -22,7 +22,9 @@ export function createBullmqDriver(options: { redis: RedisFactory; logger: Logge
     let queue = queues.get(name);
     if (!queue) {
       queue = new Queue<MessageData>(name, { connection, prefix });
-      queue.on('error', (error) => options.logger.warn({ err: error, queue: name }, 'bullmq queue error'));
+      queue.on('error', (error) =>
+        options.logger.warn({ err: error, queue: name }, 'bullmq queue error'),
+      );
       queues.set(name, queue);
     }
     return queue;
@@ -61,7 +63,9 @@ export function createBullmqDriver(options: { redis: RedisFactory; logger: Logge
             lockDuration: 30_000,
           },
         );
-        worker.on('error', (error) => options.logger.warn({ err: error, queue: name }, 'bullmq worker error'));
+        worker.on('error', (error) =>
+          options.logger.warn({ err: error, queue: name }, 'bullmq worker error'),
+        );
         workers.add(worker);
         return worker;
       });

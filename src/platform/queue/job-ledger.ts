@@ -81,7 +81,12 @@ export function createJobLedger(db: Database) {
       return rows.length === 1;
     },
 
-    async retryLater(id: string, workerId: string, error: string, delayMs: number): Promise<boolean> {
+    async retryLater(
+      id: string,
+      workerId: string,
+      error: string,
+      delayMs: number,
+    ): Promise<boolean> {
       const rows = await db
         .update(jobs)
         .set({
@@ -161,7 +166,11 @@ export function createJobLedger(db: Database) {
         .from(jobs)
         .where(inArray(jobs.status, ['pending', 'running']))
         .groupBy(jobs.queue, jobs.status);
-      return rows.map((row) => ({ queue: row.queue, status: row.status, count: Number(row.count) }));
+      return rows.map((row) => ({
+        queue: row.queue,
+        status: row.status,
+        count: Number(row.count),
+      }));
     },
 
     async pruneFinished(options: { completedOlderThanMs: number; failedOlderThanMs: number }) {

@@ -71,7 +71,9 @@ export function createJobQueue<M extends JobMapShape>(options: JobQueueOptions<M
     };
   };
 
-  const allQueues = [...new Set(Object.values<JobSpec>(catalogue).map((spec) => spec.queue))].sort();
+  const allQueues = [
+    ...new Set(Object.values<JobSpec>(catalogue).map((spec) => spec.queue)),
+  ].sort();
 
   async function record<K extends keyof M & string>(
     executor: Executor,
@@ -93,10 +95,18 @@ export function createJobQueue<M extends JobMapShape>(options: JobQueueOptions<M
     const dispatch = async () => {
       if (!created) return;
       try {
-        await driver.push({ queue: spec.queue, messageId: messageIdFor(id, 0), jobId: id, delayMs });
+        await driver.push({
+          queue: spec.queue,
+          messageId: messageIdFor(id, 0),
+          jobId: id,
+          delayMs,
+        });
       } catch (error) {
         // The row is committed; the sweeper will push it once the broker answers again.
-        logger.warn({ err: error, jobId: id, type }, 'enqueue reached the ledger but not the broker');
+        logger.warn(
+          { err: error, jobId: id, type },
+          'enqueue reached the ledger but not the broker',
+        );
       }
     };
     return { job: { id, created } satisfies EnqueuedJob, dispatch };
@@ -142,7 +152,9 @@ export function createJobQueue<M extends JobMapShape>(options: JobQueueOptions<M
       }
       const handlers = workerOptions.handlers as Record<string, JobHandler<unknown> | undefined>;
       const missing = Object.entries<JobSpec>(catalogue)
-        .filter(([type, spec]) => queues.includes(spec.queue) && typeof handlers[type] !== 'function')
+        .filter(
+          ([type, spec]) => queues.includes(spec.queue) && typeof handlers[type] !== 'function',
+        )
         .map(([type]) => type);
       if (missing.length > 0) {
         throw new Error(`no handler registered for job type(s): ${missing.join(', ')}`);
@@ -224,7 +236,10 @@ export function createJobQueue<M extends JobMapShape>(options: JobQueueOptions<M
             jobLog.error({ err: error }, 'job failed for good');
             return;
           }
-          const delayMs = retryDelayMs({ failedAttempts: row.attempts, baseMs: resolved.backoffMs });
+          const delayMs = retryDelayMs({
+            failedAttempts: row.attempts,
+            baseMs: resolved.backoffMs,
+          });
           if (await ledger.retryLater(row.id, workerId, message, delayMs)) {
             options.onJobFinished?.({ type: row.type, outcome: 'retried' });
             jobLog.warn({ err: error, retryInMs: delayMs }, 'job failed; retrying');
@@ -270,7 +285,9 @@ export function createJobQueue<M extends JobMapShape>(options: JobQueueOptions<M
       });
       let sweeping: Promise<unknown> = Promise.resolve();
       const sweeper = setInterval(() => {
-        sweeping = sweep().catch((error: unknown) => workerLog.warn({ err: error }, 'sweep failed'));
+        sweeping = sweep().catch((error: unknown) =>
+          workerLog.warn({ err: error }, 'sweep failed'),
+        );
       }, options.sweepIntervalMs);
       sweeper.unref();
       workerLog.info({ queues, concurrency: workerOptions.concurrency }, 'worker started');

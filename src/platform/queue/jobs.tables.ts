@@ -31,12 +31,8 @@ export const jobs = pgTable(
       'jobs_status_check',
       sql`${table.status} in ('pending', 'running', 'completed', 'failed')`,
     ),
-    index('jobs_pending_idx')
-      .on(table.queue, table.runAt)
-      .where(sql`${table.status} = 'pending'`),
-    index('jobs_running_idx')
-      .on(table.leaseUntil)
-      .where(sql`${table.status} = 'running'`),
+    index('jobs_pending_idx').on(table.queue, table.runAt).where(sql`${table.status} = 'pending'`),
+    index('jobs_running_idx').on(table.leaseUntil).where(sql`${table.status} = 'running'`),
     index('jobs_finished_idx')
       .on(table.finishedAt)
       .where(sql`${table.status} in ('completed', 'failed')`),

@@ -81,7 +81,11 @@ export function createMemoryDriver(options: { logger: Logger }): QueueDriver {
               return;
             }
             options.logger.warn({ err: error, jobId: message.jobId }, 'delivery failed; retrying');
-            schedule(queue, { ...message, failures }, retryDelayMs({ failedAttempts: failures, baseMs: 200 }));
+            schedule(
+              queue,
+              { ...message, failures },
+              retryDelayMs({ failedAttempts: failures, baseMs: 200 }),
+            );
           })
           .finally(() => {
             active.delete(run);

@@ -1,5 +1,5 @@
-import type { Logger } from '../logger/logger.ts';
 import type { Transaction } from '../db/database.ts';
+import type { Logger } from '../logger/logger.ts';
 
 /** A map from job type (e.g. `judge.submission`) to its payload. Payloads carry ids, not state. */
 export type JobMapShape = Record<string, Record<string, unknown>>;
@@ -48,7 +48,12 @@ export type EnqueuedJob = { id: string; created: boolean };
 export type QueueDriver = {
   readonly kind: 'memory' | 'bullmq';
   /** Delivers `jobId` on `queue` after `delayMs`; a second push with the same messageId is ignored while the first is pending. */
-  push(message: { queue: string; messageId: string; jobId: string; delayMs: number }): Promise<void>;
+  push(message: {
+    queue: string;
+    messageId: string;
+    jobId: string;
+    delayMs: number;
+  }): Promise<void>;
   consume(options: {
     queues: readonly string[];
     concurrency: number;

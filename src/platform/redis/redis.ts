@@ -12,7 +12,11 @@ export type RedisFactory = {
   connect(options?: { blocking?: boolean; name?: string }): Redis;
 };
 
-export function createRedisFactory(options: { url: string; prefix: string; logger: Logger }): RedisFactory {
+export function createRedisFactory(options: {
+  url: string;
+  prefix: string;
+  logger: Logger;
+}): RedisFactory {
   return {
     url: options.url,
     prefix: options.prefix,
@@ -28,7 +32,8 @@ export function createRedisFactory(options: { url: string; prefix: string; logge
       let reported = false;
       client.on('error', (error) => {
         // ioredis reconnects by itself; say so once per outage, not on every retry.
-        if (!reported) options.logger.warn({ err: error, connection: name }, 'redis connection error');
+        if (!reported)
+          options.logger.warn({ err: error, connection: name }, 'redis connection error');
         reported = true;
       });
       client.on('ready', () => {

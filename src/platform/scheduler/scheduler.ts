@@ -1,9 +1,7 @@
-import { Queue, Worker } from 'bullmq';
 import type { Clock } from '../clock/clock.ts';
 import type { Logger } from '../logger/logger.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
 import type { JobMapShape } from '../queue/queue.types.ts';
-import type { RedisFactory } from '../redis/redis.ts';
 
 export type Schedule<M extends JobMapShape> = {
   [K in keyof M & string]: { name: string; everyMs: number; type: K; payload: M[K] };
@@ -25,7 +23,11 @@ export function tickJobId(name: string, tick: number): string {
   return `schedule.${name}.${tick}`;
 }
 
-async function fire<M extends JobMapShape>(queue: JobQueue<M>, schedule: Schedule<M>, tick: number) {
+export async function fire<M extends JobMapShape>(
+  queue: JobQueue<M>,
+  schedule: Schedule<M>,
+  tick: number,
+) {
   await queue.enqueue(schedule.type, schedule.payload, { jobId: tickJobId(schedule.name, tick) });
 }
 
@@ -75,56 +77,6 @@ export function createTimerScheduler<M extends JobMapShape>(options: {
       running = false;
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
-    },
-  };
-}
-
-/** BullMQ job schedulers: Redis holds the schedule, and each tick is delivered to one process. */
-export function createBullmqScheduler<M extends JobMapShape>(options: {
-  queue: JobQueue<M>;
-  schedules: readonly Schedule<M>[];
-  redis: RedisFactory;
-  logger: Logger;
-}): Scheduler {
-  const prefix = `${options.redis.prefix}:bull`;
-  const name = 'schedules';
-  let queue: Queue | undefined;
-  let worker: Worker | undefined;
-  const byName = new Map(options.schedules.map((schedule) => [schedule.name, schedule]));
-
-  return {
-    kind: 'bullmq',
-    async start() {
-      queue = new Queue(name, { connection: options.redis.connect({ name: 'assay-scheduler' }), prefix });
-      for (const schedule of options.schedules) {
-        await queue.upsertJobScheduler(
-          schedule.name,
-          { every: schedule.everyMs },
-          { name: schedule.name, data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } },
-        );
-      }
-      worker = new Worker(
-        name,
-        async (job) => {
-          const schedule = byName.get(job.name);
-          if (!schedule) return; // a schedule another version registered; not ours to run
-          const firedAt = new Date(job.timestamp + (job.opts.delay ?? 0));
-          await fire(options.queue, schedule, tickOf(new Date(firedAt.getTime() + schedule.everyMs / 2), schedule.everyMs));
-        },
-        {
-          connection: options.redis.connect({ blocking: true, name: 'assay-scheduler-worker' }),
-          prefix,
-          concurrency: 1,
-        },
-      );
-      worker.on('error', (error) => options.logger.warn({ err: error }, 'scheduler worker error'));
-      await worker.waitUntilReady();
-    },
-    async stop() {
-      await worker?.close();
-      await worker?.disconnect();
-      await queue?.close();
-      await queue?.disconnect();
     },
   };
 }

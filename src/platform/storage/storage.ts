@@ -11,7 +11,10 @@ export type FileStorage = {
   check(): Promise<void>;
 };
 
-export function createLocalStorage(options: { dataDir: string; storageUrl: string | undefined }): FileStorage {
+export function createLocalStorage(options: {
+  dataDir: string;
+  storageUrl: string | undefined;
+}): FileStorage {
   const root = options.storageUrl?.startsWith('file:')
     ? fileURLToPath(options.storageUrl)
     : resolve(options.dataDir, 'files');

@@ -1,0 +1,262 @@
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { createLogger } from '../src/platform/logger/logger.ts';
+import {
+  createJobQueue,
+  type JobQueue,
+  type RunningWorker,
+} from '../src/platform/queue/job-queue.ts';
+import type { QueueDriver } from '../src/platform/queue/queue.types.ts';
+import type { RedisFactory } from '../src/platform/redis/redis.ts';
+import { backends, createDriver, eventually, testRedis } from './support/backends.ts';
+import { createTestDatabase, type TestDatabase } from './support/databases.ts';
+import {
+  createEffectsTable,
+  createTestHandlers,
+  effectRuns,
+  type TestJobs,
+  testCatalogue,
+} from './support/queue-fixtures.ts';
+
+const logger = createLogger({ level: 'silent' });
+
+describe.each(backends())('queue contract: $name', (backend) => {
+  let database: TestDatabase;
+  let driver: QueueDriver;
+  let redis: RedisFactory | undefined;
+  let queue: JobQueue<TestJobs>;
+  const workers: RunningWorker[] = [];
+
+  const newQueue = (queueDriver: QueueDriver) =>
+    createJobQueue<TestJobs>({
+      db: database.db,
+      driver: queueDriver,
+      catalogue: testCatalogue,
+      logger,
+      leaseMs: 2_000,
+      sweepIntervalMs: 100,
+    });
+
+  const start = async (
+    target: JobQueue<TestJobs>,
+    seen = new Map<string, number>(),
+    queues = ['alpha', 'beta'],
+  ) => {
+    const worker = await target.startWorker({
+      handlers: createTestHandlers(database.db, { seen }),
+      queues,
+      concurrency: 4,
+    });
+    workers.push(worker);
+    return { worker, seen };
+  };
+
+  const statusOf = async (id: string) => (await queue.ledger.get(id))?.status;
+  const finished = (id: string) =>
+    eventually(
+      async () => {
+        const row = await queue.ledger.get(id);
+        return row && (row.status === 'completed' || row.status === 'failed') ? row : undefined;
+      },
+      { what: `job ${id} to finish` },
+    );
+
+  beforeEach(async () => {
+    database = await createTestDatabase(backend.database);
+    await createEffectsTable(database.db);
+    redis = backend.queue === 'bullmq' ? testRedis(logger) : undefined;
+    driver = await createDriver(backend.queue, logger, redis);
+    queue = newQueue(driver);
+  });
+
+  afterEach(async () => {
+    for (const worker of workers.splice(0)) await worker.close(1_000);
+    await driver.close();
+    await database.destroy();
+  });
+
+  it('runs an enqueued job with its payload, once', async () => {
+    await start(queue);
+    const job = await queue.enqueue('test.record', { key: 'hello' });
+    expect(job.created).toBe(true);
+    const row = await finished(job.id);
+    expect(row.status).toBe('completed');
+    expect(row.attempts).toBe(1);
+    expect(await effectRuns(database.db, 'hello')).toBe(1);
+  });
+
+  it('treats the same job id as the same job (dedupe)', async () => {
+    const first = await queue.enqueue('test.record', { key: 'dedupe' }, { jobId: 'report.42' });
+    const second = await queue.enqueue('test.record', { key: 'dedupe' }, { jobId: 'report.42' });
+    expect(first).toEqual({ id: 'report.42', created: true });
+    expect(second).toEqual({ id: 'report.42', created: false });
+    const { seen } = await start(queue);
+    await finished('report.42');
+    // A third enqueue after completion does not run it again either.
+    expect(
+      (await queue.enqueue('test.record', { key: 'dedupe' }, { jobId: 'report.42' })).created,
+    ).toBe(false);
+    await queue.enqueue('test.record', { key: 'after' });
+    await eventually(() => effectRuns(database.db, 'after'));
+    expect(seen.get('dedupe')).toBe(1);
+    expect(await effectRuns(database.db, 'dedupe')).toBe(1);
+  });
+
+  it('retries a failing job with growing delays until it succeeds', async () => {
+    await start(queue);
+    const job = await queue.enqueue('test.flaky', { key: 'flaky', failTimes: 2 });
+    const row = await finished(job.id);
+    expect(row.status).toBe('completed');
+    expect(row.attempts).toBe(3);
+    expect(await effectRuns(database.db, 'flaky')).toBe(1);
+  });
+
+  it('marks a job failed after its last attempt, keeping the error', async () => {
+    await start(queue);
+    const job = await queue.enqueue('test.always-fails', { key: 'doomed' });
+    const row = await finished(job.id);
+    expect(row.status).toBe('failed');
+    expect(row.attempts).toBe(2);
+    expect(row.lastError).toBe('this job never works');
+  });
+
+  it('refuses to start a worker when a job type has no handler', async () => {
+    const { 'test.flaky': _missing, ...partial } = createTestHandlers(database.db);
+    await expect(
+      queue.startWorker({ handlers: partial, queues: ['alpha'], concurrency: 1 }),
+    ).rejects.toThrow(/no handler registered for job type\(s\): test\.flaky/);
+    // Only the queues it works are checked: gamma's handler is not needed for alpha + beta.
+    const { 'test.other-queue': _other, ...withoutGamma } = createTestHandlers(database.db);
+    const worker = await queue.startWorker({
+      handlers: withoutGamma,
+      queues: ['alpha', 'beta'],
+      concurrency: 1,
+    });
+    workers.push(worker);
+    await expect(
+      queue.startWorker({ handlers: withoutGamma, queues: ['nope'], concurrency: 1 }),
+    ).rejects.toThrow(/unknown queue/);
+  });
+
+  it('only runs jobs of the queues a worker subscribed to', async () => {
+    await start(queue, new Map(), ['alpha']);
+    const other = await queue.enqueue('test.other-queue', { key: 'gamma-job' });
+    const mine = await queue.enqueue('test.record', { key: 'alpha-job' });
+    await finished(mine.id);
+    expect(await statusOf(other.id)).toBe('pending');
+  });
+
+  it('picks up a job whose enqueue never reached the broker (sweeper)', async () => {
+    // Committed row, no broker message: what a crash between commit and push leaves behind.
+    const staged = await database.db.transaction((tx) =>
+      queue.enqueueIn(tx, 'test.record', { key: 'lost' }),
+    );
+    expect(staged.job.created).toBe(true);
+    const { worker } = await start(queue);
+    await eventually(async () => ((await worker.sweep()) >= 0 ? true : undefined));
+    const row = await finished(staged.job.id);
+    expect(row.status).toBe('completed');
+    expect(await effectRuns(database.db, 'lost')).toBe(1);
+  });
+
+  it('runs each job exactly once with two workers competing', async () => {
+    const secondDriver = await createDriver(backend.queue, logger, redis);
+    const secondQueue = newQueue(secondDriver);
+    try {
+      const seenA = new Map<string, number>();
+      const seenB = new Map<string, number>();
+      await start(queue, seenA);
+      await start(secondQueue, seenB);
+      const ids: string[] = [];
+      for (let index = 0; index < 30; index++) {
+        ids.push((await queue.enqueue('test.exactly-once', { key: `race-${index}` })).id);
+      }
+      // The memory broker is per process, so the second worker gets its share through the sweeper.
+      for (const id of ids) await finished(id);
+      for (let index = 0; index < 30; index++)
+        expect(await effectRuns(database.db, `race-${index}`)).toBe(1);
+    } finally {
+      for (const worker of workers.splice(0)) await worker.close(1_000);
+      await secondDriver.close();
+    }
+  });
+
+  it('completes a job exactly once after its worker is SIGKILLed mid-job', async () => {
+    await driver.close();
+    const location = database.location;
+    if (location.kind === 'pglite') await database.close(); // one process at a time may open PGlite
+    const redisSettings = redis ? { url: redis.url, prefix: redis.prefix } : undefined;
+    const args = { database: location, queue: backend.queue, redis: redisSettings, key: 'crash' };
+
+    const hanging = spawnChild({ ...args, mode: 'hang' });
+    const started = await hanging.next('started');
+    expect(started.jobId).toBe('crash-crash');
+    hanging.process.kill('SIGKILL');
+    await hanging.exited;
+
+    const worker = spawnChild({ ...args, mode: 'work' });
+    const outcome = await worker.next('finished');
+    await worker.exited;
+    expect(outcome).toMatchObject({ status: 'completed', attempts: 2, runs: 1 });
+    if (location.kind === 'pglite') database = await createReopened(database);
+    driver = await createDriver(backend.queue, logger, redis);
+  });
+});
+
+async function createReopened(previous: TestDatabase): Promise<TestDatabase> {
+  // Reopen so afterEach can destroy it the usual way.
+  const { openDatabase } = await import('../src/platform/db/database.ts');
+  if (previous.location.kind !== 'pglite') return previous;
+  const handle = await openDatabase({ kind: 'pglite', dataDir: previous.location.dataDir, logger });
+  return { ...previous, ...handle, destroy: previous.destroy };
+}
+
+type ChildMessage = { event: string } & Record<string, unknown>;
+
+function spawnChild(args: Record<string, unknown>) {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'test/support/queue-child.ts', JSON.stringify(args)],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ASSAY_TEST_REDIS: JSON.stringify(inject('redis')) },
+    },
+  );
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const lines = createInterface({ input: child.stdout });
+  const messages: ChildMessage[] = [];
+  const waiters: Array<() => void> = [];
+  lines.on('line', (line) => {
+    try {
+      messages.push(JSON.parse(line) as ChildMessage);
+    } catch {
+      return;
+    }
+    for (const wake of waiters.splice(0)) wake();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    process: child,
+    exited,
+    async next(event: string, timeoutMs = 20_000): Promise<ChildMessage> {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const found = messages.find((message) => message.event === event);
+        if (found) return found;
+        if (Date.now() > deadline || child.exitCode !== null) {
+          throw new Error(
+            `child never said "${event}" (exit ${child.exitCode}); stderr: ${stderr}`,
+          );
+        }
+        await new Promise<void>((resolve) => {
+          waiters.push(resolve);
+          setTimeout(resolve, 100);
+        });
+      }
+    },
+  };
+}
