@@ -7,7 +7,7 @@ import type {
 } from '../../src/platform/queue/queue.types.ts';
 
 /** Job types that exist only in tests; each one exercises one rule of the queue port. */
-export type TestJobs = JobMapShape & {
+export type TestJobs = {
   'test.record': { key: string };
   'test.flaky': { key: string; failTimes: number };
   'test.always-fails': { key: string };
