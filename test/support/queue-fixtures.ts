@@ -1,10 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../../src/platform/db/database.ts';
-import type {
-  JobCatalogue,
-  JobHandlers,
-  JobMapShape,
-} from '../../src/platform/queue/queue.types.ts';
+import type { JobCatalogue, JobHandlers } from '../../src/platform/queue/queue.types.ts';
 
 /** Job types that exist only in tests; each one exercises one rule of the queue port. */
 export type TestJobs = {
