@@ -1,6 +1,4 @@
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/platform/logger/logger.ts';
 import {
   createJobQueue,
@@ -10,6 +8,7 @@ import {
 import type { QueueDriver } from '../src/platform/queue/queue.types.ts';
 import type { RedisFactory } from '../src/platform/redis/redis.ts';
 import { backends, createDriver, eventually, testRedis } from './support/backends.ts';
+import { spawnTsChild } from './support/child-process.ts';
 import { createTestDatabase, type TestDatabase } from './support/databases.ts';
 import {
   createEffectsTable,
@@ -189,13 +188,13 @@ describe.each(backends())('queue contract: $name', (backend) => {
     const redisSettings = redis ? { url: redis.url, prefix: redis.prefix } : undefined;
     const args = { database: location, queue: backend.queue, redis: redisSettings, key: 'crash' };
 
-    const hanging = spawnChild({ ...args, mode: 'hang' });
+    const hanging = spawnTsChild('test/support/queue-child.ts', { ...args, mode: 'hang' });
     const started = await hanging.next('started');
     expect(started.jobId).toBe('crash-crash');
     hanging.process.kill('SIGKILL');
     await hanging.exited;
 
-    const worker = spawnChild({ ...args, mode: 'work' });
+    const worker = spawnTsChild('test/support/queue-child.ts', { ...args, mode: 'work' });
     const outcome = await worker.next('finished');
     await worker.exited;
     expect(outcome).toMatchObject({ status: 'completed', attempts: 2, runs: 1 });
@@ -210,53 +209,4 @@ async function createReopened(previous: TestDatabase): Promise<TestDatabase> {
   if (previous.location.kind !== 'pglite') return previous;
   const handle = await openDatabase({ kind: 'pglite', dataDir: previous.location.dataDir, logger });
   return { ...previous, ...handle, destroy: previous.destroy };
-}
-
-type ChildMessage = { event: string } & Record<string, unknown>;
-
-function spawnChild(args: Record<string, unknown>) {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'test/support/queue-child.ts', JSON.stringify(args)],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ASSAY_TEST_REDIS: JSON.stringify(inject('redis')) },
-    },
-  );
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const lines = createInterface({ input: child.stdout });
-  const messages: ChildMessage[] = [];
-  const waiters: Array<() => void> = [];
-  lines.on('line', (line) => {
-    try {
-      messages.push(JSON.parse(line) as ChildMessage);
-    } catch {
-      return;
-    }
-    for (const wake of waiters.splice(0)) wake();
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return {
-    process: child,
-    exited,
-    async next(event: string, timeoutMs = 20_000): Promise<ChildMessage> {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const found = messages.find((message) => message.event === event);
-        if (found) return found;
-        if (Date.now() > deadline || child.exitCode !== null) {
-          throw new Error(
-            `child never said "${event}" (exit ${child.exitCode}); stderr: ${stderr}`,
-          );
-        }
-        await new Promise<void>((resolve) => {
-          waiters.push(resolve);
-          setTimeout(resolve, 100);
-        });
-      }
-    },
-  };
 }

@@ -1,4 +1,4 @@
-import { type Logger, pino } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 
 export type { Logger };
 
@@ -21,12 +21,20 @@ export const REDACTED_PATHS = [
   '*.secret',
 ];
 
-export function createLogger(options: { level: string; name?: string }): Logger {
-  return pino({
-    name: options.name ?? 'assay',
-    level: options.level,
-    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-    timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
-  });
+export function createLogger(options: {
+  level: string;
+  name?: string;
+  /** Where lines go (stdout by default); tests pass a stream to read them. */
+  destination?: DestinationStream;
+}): Logger {
+  return pino(
+    {
+      name: options.name ?? 'assay',
+      level: options.level,
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    options.destination,
+  );
 }
