@@ -6,6 +6,7 @@ import { type App, buildApp } from '../../src/app.ts';
 import { createDeps, type Deps } from '../../src/deps.ts';
 import { createTestClock, type TestClock } from '../../src/platform/clock/clock.ts';
 import { parseConfig } from '../../src/platform/config/config.ts';
+import type { DatabaseHandle } from '../../src/platform/db/database.ts';
 import { createLogger } from '../../src/platform/logger/logger.ts';
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from './databases.ts';
 
@@ -21,7 +22,7 @@ export type TestApp = {
   deps: Deps;
   clock: TestClock;
   logs: LogLine[];
-  database: TestDatabase;
+  database: Pick<TestDatabase, keyof DatabaseHandle | 'destroy'>;
   close(): Promise<void>;
 };
 
@@ -31,9 +32,10 @@ export type TestApp = {
  */
 export async function createTestApp(
   options: {
-    database?: DatabaseKind;
+    /** A kind for a fresh database, or a handle the test opened itself (closed with the app). */
+    database?: DatabaseKind | Pick<TestDatabase, keyof DatabaseHandle | 'destroy'>;
     env?: Record<string, string>;
-    beforeReady?: (app: App) => void | Promise<void>;
+    beforeReady?: (app: App) => unknown;
   } = {},
 ): Promise<TestApp> {
   const dataDir = await mkdtemp(join(tmpdir(), 'assay-app-'));
@@ -55,7 +57,10 @@ export async function createTestApp(
     },
   });
   const logger = createLogger({ level: 'info', destination });
-  const database = await createTestDatabase(options.database ?? 'pglite');
+  const database =
+    typeof options.database === 'object'
+      ? options.database
+      : await createTestDatabase(options.database ?? 'pglite');
   const clock = createTestClock();
   const deps = await createDeps(parsed.config, logger, { database, clock, migrate: false });
   const app = await buildApp(deps);

@@ -76,7 +76,7 @@ async function openPostgres(options: {
       }
     },
     close: async () => {
-      await pool.end();
+      if (!pool.ended) await pool.end();
     },
   };
 }
@@ -109,6 +109,7 @@ async function openPglite(options: {
       await migratePglite(drizzlePglite(client), { migrationsFolder: MIGRATIONS_FOLDER });
     },
     close: async () => {
+      if (closed) return;
       closed = true;
       await client.close();
     },

@@ -1,0 +1,72 @@
+import http from 'node:http';
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Child } from './children.ts';
+
+export const HOST = '127.0.0.1';
+
+/** A port nothing listens on: the kernel picks one for a listen on port 0, which is then closed. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen({ port: 0, host: HOST }, () => {
+      const address = server.address();
+      if (address === null || typeof address === 'string') {
+        server.close();
+        reject(new Error('could not read the address of a port-0 listener'));
+        return;
+      }
+      server.close(() => resolve(address.port));
+    });
+  });
+}
+
+export type Response = { status: number; body: string };
+
+/** One GET on a fresh connection (no keep-alive), the way a probe or a first visitor arrives. */
+export function get(port: number, path: string, timeoutMs = 10_000): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const request = http.get({ host: HOST, port, path, agent: false, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', reject);
+    });
+    request.on('timeout', () => request.destroy(new Error(`GET ${path} timed out`)));
+    request.on('error', reject);
+  });
+}
+
+/**
+ * Polls `GET path` every `intervalMs` until it answers 200 and returns `performance.now()` at
+ * that moment. Fails as soon as `child` exits, or after `timeoutMs`.
+ */
+export async function waitForOk(
+  child: Child,
+  port: number,
+  path: string,
+  options: { intervalMs?: number; timeoutMs?: number } = {},
+): Promise<{ at: number; body: string }> {
+  const intervalMs = options.intervalMs ?? 10;
+  const deadline = performance.now() + (options.timeoutMs ?? 60_000);
+  let last = 'no answer yet';
+  while (performance.now() < deadline) {
+    if (child.hasExited()) {
+      throw new Error(`${child.name} exited before ${path} answered 200:\n${child.output()}`);
+    }
+    try {
+      const response = await get(port, path);
+      if (response.status === 200) return { at: performance.now(), body: response.body };
+      last = `HTTP ${response.status}: ${response.body.slice(0, 200)}`;
+    } catch (error) {
+      last = error instanceof Error ? error.message : String(error);
+    }
+    await sleep(intervalMs);
+  }
+  throw new Error(`${child.name}: ${path} did not answer 200 in time (last: ${last})`);
+}
