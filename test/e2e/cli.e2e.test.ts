@@ -1,0 +1,243 @@
+import { request } from 'node:http';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { assay, cleanEnv, freePort, type Server, startAssay, tempDataDir } from '../support/cli.ts';
+
+describe('the assay command', () => {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  const serveEmbedded = async (dataDir: string, extra: Record<string, string> = {}) => {
+    const port = await freePort();
+    const server = await startAssay(
+      ['serve'],
+      cleanEnv({ DATA_DIR: dataDir, PORT: String(port), ...extra }),
+    );
+    cleanups.push(() => server.stop('SIGKILL'));
+    return server;
+  };
+
+  it('serves the embedded default, stops cleanly on SIGTERM, and keeps its data across restarts', async () => {
+    const data = await tempDataDir();
+    cleanups.push(data.remove);
+    const first = await serveEmbedded(data.dir);
+    const health = await fetch(first.url('/health'));
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ checks: { db: { status: 'up' } } });
+    expect(await first.stop()).toBe(0);
+    expect(first.output()).toMatch(/"msg":"stopped"/);
+
+    const env = cleanEnv({ DATA_DIR: data.dir });
+    const seeded = await assay(['seed'], env);
+    expect(seeded.code).toBe(0);
+    expect(seeded.stdout.match(/^created/gm)).toHaveLength(5);
+
+    const second = await serveEmbedded(data.dir);
+    expect((await fetch(second.url('/health'))).status).toBe(200);
+    expect(await second.stop()).toBe(0);
+
+    const again = await assay(['seed'], env);
+    expect(again.stdout.match(/^exists/gm)).toHaveLength(5);
+    expect(again.stdout).toMatch(/admin +admin@assay\.local/);
+    expect(again.stdout.match(/student +student\d@assay\.local/g)).toHaveLength(3);
+  });
+
+  it('refuses to start on bad configuration, naming each variable on its own line', async () => {
+    const result = await assay(
+      ['serve'],
+      cleanEnv({ PORT: 'abc', DATABASE_URL: 'nonsense', HEALTH_CACHE_MS: '-5' }),
+    );
+    expect(result.code).not.toBe(0);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines.some((line) => /^config error: PORT: /.test(line))).toBe(true);
+    expect(lines.some((line) => /^config error: DATABASE_URL: /.test(line))).toBe(true);
+    expect(lines.some((line) => /^config error: HEALTH_CACHE_MS: /.test(line))).toBe(true);
+  });
+
+  it('refuses production start-up without a long JWT_SECRET', async () => {
+    const missing = await assay(['serve'], cleanEnv({ NODE_ENV: 'production' }));
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain('JWT_SECRET: is required when NODE_ENV=production');
+    const short = await assay(
+      ['serve'],
+      cleanEnv({ NODE_ENV: 'production', JWT_SECRET: 'too-short' }),
+    );
+    expect(short.code).not.toBe(0);
+    expect(short.stderr).toMatch(/JWT_SECRET: must be at least 32 characters/);
+  });
+
+  it('finishes an in-flight request on SIGTERM before exiting 0', async () => {
+    const data = await tempDataDir();
+    cleanups.push(data.remove);
+    const server = await serveEmbedded(data.dir);
+    const body = JSON.stringify({ padding: 'x'.repeat(2_000) });
+    const responded = new Promise<number>((resolve, reject) => {
+      const slow = request(server.url('/api/v1/anything'), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      });
+      slow.on('response', (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
+      slow.on('error', reject);
+      // Half the body now, SIGTERM, the rest later: the request is in flight during shutdown.
+      slow.write(body.slice(0, 1_000));
+      setTimeout(() => {
+        server.process.kill('SIGTERM');
+        setTimeout(() => slow.end(body.slice(1_000)), 500);
+      }, 200);
+    });
+    expect(await responded).toBe(404);
+    expect(await server.exited).toBe(0);
+  });
+
+  it('creates users from the command line and refuses bad input', async () => {
+    const data = await tempDataDir();
+    cleanups.push(data.remove);
+    const env = cleanEnv({ DATA_DIR: data.dir });
+    const created = await assay(
+      [
+        'users',
+        'create',
+        '--email',
+        'Teach@Example.com',
+        '--name',
+        'Tea Cher',
+        '--role',
+        'instructor',
+        '--password',
+        'a long password',
+      ],
+      env,
+    );
+    expect(created.code).toBe(0);
+    expect(created.stdout).toMatch(/created instructor teach@example\.com/);
+    const duplicate = await assay(
+      [
+        'users',
+        'create',
+        '--email',
+        'teach@example.com',
+        '--name',
+        'Again',
+        '--role',
+        'student',
+        '--password',
+        'a long password',
+      ],
+      env,
+    );
+    expect(duplicate.code).not.toBe(0);
+    expect(duplicate.stderr).toMatch(/already registered/);
+    const badRole = await assay(
+      [
+        'users',
+        'create',
+        '--email',
+        'x@example.com',
+        '--name',
+        'X',
+        '--role',
+        'root',
+        '--password',
+        'a long password',
+      ],
+      env,
+    );
+    expect(badRole.code).not.toBe(0);
+    expect(badRole.stderr).toMatch(/admin, instructor, student/);
+    const shortPassword = await assay(
+      [
+        'users',
+        'create',
+        '--email',
+        'y@example.com',
+        '--name',
+        'Y',
+        '--role',
+        'student',
+        '--password',
+        'short',
+      ],
+      env,
+    );
+    expect(shortPassword.code).not.toBe(0);
+    expect(shortPassword.stderr).toMatch(/password: must be at least 8 characters/);
+  });
+
+  it('doctor prints each dependency and whether it answers', async () => {
+    const data = await tempDataDir();
+    cleanups.push(data.remove);
+    const result = await assay(['doctor'], cleanEnv({ DATA_DIR: data.dir }));
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^ok +database +pglite /m);
+    expect(result.stdout).toMatch(/^- +redis +not configured/m);
+    expect(result.stdout).toMatch(/^ok +storage /m);
+    expect(result.stdout).toMatch(/sandbox/);
+
+    const broken = await assay(
+      ['doctor'],
+      cleanEnv({
+        DATA_DIR: data.dir,
+        DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
+        HEALTH_CHECK_TIMEOUT_MS: '500',
+      }),
+    );
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toMatch(/^FAIL +database +postgres postgres:\/\/127\.0\.0\.1:1\/none/m);
+    expect(broken.stdout).not.toContain('nobody@');
+  });
+
+  it('will not split the embedded database between processes', async () => {
+    const worker = await assay(['worker'], cleanEnv({}));
+    expect(worker.code).not.toBe(0);
+    expect(worker.stderr).toMatch(/needs DATABASE_URL/);
+    const apiOnly = await assay(['serve', '--no-workers'], cleanEnv({}));
+    expect(apiOnly.code).not.toBe(0);
+    expect(apiOnly.stderr).toMatch(/--no-workers needs DATABASE_URL/);
+  });
+
+  describe.runIf(inject('postgresTemplate') !== null && inject('redis') !== null)(
+    'production mode',
+    () => {
+      it('runs an API without workers and a separate worker on PostgreSQL + Redis', async () => {
+        const template = inject('postgresTemplate')!;
+        const redis = inject('redis')!;
+        const { createTestDatabase } = await import('../support/databases.ts');
+        const database = await createTestDatabase('postgres');
+        cleanups.push(() => database.destroy());
+        if (database.location.kind !== 'postgres') throw new Error('expected postgres');
+        expect(template.name).toBeTruthy();
+        const data = await tempDataDir();
+        cleanups.push(data.remove);
+        const port = await freePort();
+        const env = cleanEnv({
+          DATA_DIR: data.dir,
+          PORT: String(port),
+          DATABASE_URL: database.location.url,
+          REDIS_URL: redis.url,
+          REDIS_PREFIX: `${redis.prefix}-e2e`,
+        });
+        const api: Server = await startAssay(['serve', '--no-workers'], env);
+        cleanups.push(() => api.stop('SIGKILL'));
+        const worker: Server = await startAssay(
+          ['worker', '--queues', 'maintenance'],
+          env,
+          /assay worker is running/,
+        );
+        cleanups.push(() => worker.stop('SIGKILL'));
+        const health = await (await fetch(api.url('/health'))).json();
+        expect(health).toMatchObject({
+          status: expect.any(String),
+          checks: { db: { status: 'up' }, redis: { status: 'up' } },
+        });
+        expect(api.output()).toMatch(/"database":"postgres","queue":"bullmq","workers":"none"/);
+        expect(await worker.stop()).toBe(0);
+        expect(await api.stop()).toBe(0);
+      });
+    },
+  );
+});
