@@ -1,8 +1,10 @@
+import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { config as loadDotenv } from 'dotenv';
 import { createDeps } from './deps.ts';
 import { ROLES, type Role } from './modules/users/users.models.ts';
 import { type Config, parseConfig } from './platform/config/config.ts';
+import { openDatabase } from './platform/db/database.ts';
 import { createLogger } from './platform/logger/logger.ts';
 import { seedDemoData } from './seed.ts';
 import { VERSION } from './version.ts';
@@ -66,12 +68,16 @@ program
   .description('apply database migrations and exit')
   .action(async () => {
     const config = loadConfig();
-    const deps = await createDeps(config, quietLogger(config), { migrate: false });
+    const logger = quietLogger(config);
+    // Only the database: migrating must not need Redis or anything else to be up.
+    const database = config.database.url
+      ? await openDatabase({ kind: 'postgres', url: config.database.url, poolMax: 1, logger })
+      : await openDatabase({ kind: 'pglite', dataDir: resolve(config.dataDir, 'db'), logger });
     try {
-      await deps.database.migrate();
-      process.stdout.write(`migrations applied (${deps.database.kind})\n`);
+      await database.migrate();
+      process.stdout.write(`migrations applied (${database.kind})\n`);
     } finally {
-      await deps.close();
+      await database.close();
     }
   });
 

@@ -146,6 +146,20 @@ describe.each(backends())('queue contract: $name', (backend) => {
     expect(await statusOf(other.id)).toBe('pending');
   });
 
+  it('lets a running job finish when the worker is closed within its bound', async () => {
+    let started = false;
+    const worker = await queue.startWorker({
+      handlers: createTestHandlers(database.db, { onHang: () => (started = true) }),
+      queues: ['alpha'],
+      concurrency: 1,
+    });
+    const job = await queue.enqueue('test.slow', { key: 'slow', ms: 400 });
+    await eventually(() => (started ? true : undefined));
+    await worker.close(5_000);
+    expect(await statusOf(job.id)).toBe('completed');
+    expect(await effectRuns(database.db, 'slow')).toBe(1);
+  });
+
   it('picks up a job whose enqueue never reached the broker (sweeper)', async () => {
     // Committed row, no broker message: what a crash between commit and push leaves behind.
     const staged = await database.db.transaction((tx) =>

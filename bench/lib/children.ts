@@ -14,6 +14,8 @@ export type Child = {
   readonly process: ChildProcess;
   /** Settles when the process has exited. */
   readonly exited: Promise<Exit>;
+  /** Settles when its stdout and stderr have closed too (after `exited`). */
+  readonly closed: Promise<void>;
   /** Whether it has exited already. */
   hasExited(): boolean;
   /** The last few kilobytes of its stdout and stderr, for error messages. */
@@ -43,26 +45,32 @@ export function start(
   proc.stdout?.on('data', keep);
   proc.stderr?.on('data', keep);
   let done = false;
+  let settle: (exit: Exit) => void = () => {};
   const exited = new Promise<Exit>((resolve) => {
-    proc.once('exit', (code, signal) => {
-      done = true;
-      live.delete(child);
-      resolve({ code, signal });
-    });
+    settle = resolve;
+  });
+  const finish = (exit: Exit) => {
+    if (done) return;
+    done = true;
+    live.delete(child);
+    settle(exit);
+  };
+  proc.once('exit', (code, signal) => finish({ code, signal }));
+  proc.once('error', () => finish({ code: null, signal: null }));
+  const closed = new Promise<void>((resolve) => {
+    proc.once('close', () => resolve());
+    proc.once('error', () => resolve());
   });
   const child: Child = {
     name,
     pid: proc.pid,
     process: proc,
     exited,
+    closed,
     hasExited: () => done,
     output: () => tail,
   };
   live.add(child);
-  proc.once('error', () => {
-    done = true;
-    live.delete(child);
-  });
   return child;
 }
 
@@ -90,16 +98,21 @@ export async function stop(
       // Exited in the meantime.
     }
   }
+  return waitForExit(child, options.timeoutMs ?? 15_000);
+}
+
+/** Waits for `child` to exit on its own; SIGKILLs its group and fails after `timeoutMs`. */
+export async function waitForExit(child: Child, timeoutMs: number): Promise<Exit> {
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), options.timeoutMs ?? 15_000);
+    timer = setTimeout(() => resolve('timeout'), timeoutMs);
   });
   const outcome = await Promise.race([child.exited, timedOut]);
   clearTimeout(timer);
   killGroup(child, 'SIGKILL');
   if (outcome === 'timeout') {
     await child.exited;
-    throw new Error(`${child.name} did not exit within ${options.timeoutMs ?? 15_000} ms`);
+    throw new Error(`${child.name} did not finish within ${timeoutMs} ms:\n${child.output()}`);
   }
   return outcome;
 }
@@ -130,7 +143,9 @@ export function installCleanup() {
     });
   }
   const fail = (error: unknown) => {
-    process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     killAll();
     process.exit(1);
   };

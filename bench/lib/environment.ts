@@ -63,17 +63,28 @@ function procField(file: string, pattern: RegExp): string {
   }
 }
 
+/** Porcelain lines start with a two-letter status and a space, so the output is not trimmed. */
+function gitStatus(): string {
+  try {
+    return execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 5_000,
+    });
+  } catch {
+    return '';
+  }
+}
+
 const isHarnessFile = (path: string) => path === 'bin/bench.mjs' || path.startsWith('bench/');
 
 export function describeEnvironment(): Environment {
-  const status = run('git', ['status', '--porcelain', '--untracked-files=no']);
-  const modified =
-    status === NOT_AVAILABLE
-      ? []
-      : status
-          .split('\n')
-          .map((line) => line.slice(3).trim())
-          .filter((path) => path.length > 0 && !isHarnessFile(path));
+  const status = gitStatus();
+  const modified = status
+    .split('\n')
+    .map((line) => line.slice(3).trim())
+    .filter((path) => path.length > 0 && !isHarnessFile(path));
   const memKb = Number(procField('/proc/meminfo', /^MemTotal:\s+(\d+)/m));
   return {
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),

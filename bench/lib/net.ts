@@ -28,15 +28,18 @@ export type Response = { status: number; body: string };
 /** One GET on a fresh connection (no keep-alive), the way a probe or a first visitor arrives. */
 export function get(port: number, path: string, timeoutMs = 10_000): Promise<Response> {
   return new Promise((resolve, reject) => {
-    const request = http.get({ host: HOST, port, path, agent: false, timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        body += chunk;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      res.on('error', reject);
-    });
+    const request = http.get(
+      { host: HOST, port, path, agent: false, timeout: timeoutMs },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('error', reject);
+      },
+    );
     request.on('timeout', () => request.destroy(new Error(`GET ${path} timed out`)));
     request.on('error', reject);
   });

@@ -113,6 +113,10 @@ export function writeResults(
     ...options.order.filter((name) => stored.has(name)),
     ...[...stored.keys()].filter((name) => !options.order.includes(name)),
   ];
-  const parts = [INTRO, environmentBlock(options.env, options.command), ...names.map((name) => stored.get(name)!)];
+  const parts = [
+    INTRO,
+    environmentBlock(options.env, options.command),
+    ...names.map((name) => stored.get(name)!),
+  ];
   writeFileSync(file, `${parts.join('\n\n')}\n`);
 }

@@ -9,6 +9,7 @@ export type TestJobs = {
   'test.always-fails': { key: string };
   'test.exactly-once': { key: string; hang?: boolean };
   'test.other-queue': { key: string };
+  'test.slow': { key: string; ms: number };
 };
 
 export const testCatalogue: JobCatalogue<TestJobs> = {
@@ -17,6 +18,7 @@ export const testCatalogue: JobCatalogue<TestJobs> = {
   'test.always-fails': { queue: 'alpha', maxAttempts: 2, backoffMs: 20 },
   'test.exactly-once': { queue: 'beta', leaseMs: 1_000 },
   'test.other-queue': { queue: 'gamma' },
+  'test.slow': { queue: 'alpha' },
 };
 
 export async function createEffectsTable(db: Database) {
@@ -72,6 +74,12 @@ export function createTestHandlers(
       await context.transaction(async (tx) => {
         await recordEffect(tx, key);
       });
+    },
+    'test.slow': async ({ key, ms }, context) => {
+      bump(key);
+      options.onHang?.(context.jobId);
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      await recordEffect(db, key);
     },
     'test.other-queue': async ({ key }) => {
       bump(key);

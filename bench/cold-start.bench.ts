@@ -1,0 +1,259 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type BenchContext, type Benchmark, rounds, roundsNote } from './lib/benchmark.ts';
+import { type Child, start, stop, waitForExit } from './lib/children.ts';
+import { freePort, waitForOk } from './lib/net.ts';
+import {
+  formatMs,
+  formatRatio,
+  markdownTable,
+  resultsTable,
+  runLine,
+  type Section,
+  yesNo,
+} from './lib/report.ts';
+import {
+  assayEnv,
+  freshDir,
+  REPO_ROOT,
+  removeDir,
+  startAssay,
+  startBareFastify,
+} from './lib/servers.ts';
+import { median, ratios, spread } from './lib/stats.ts';
+
+const TARGET_MS = 3_000;
+const POLL_INTERVAL_MS = 10;
+/** The protocol's minimum; each round is three cold starts and stops (about 8 s). */
+const PROTOCOL_ROUNDS = { warmups: 3, pairs: 5 };
+const DEFAULT_ROUNDS = { warmups: 3, pairs: 6 };
+/** Runs of the phase diagnostic per kind of DATA_DIR (context only, not interleaved). */
+const PHASE_RUNS = 3;
+
+type Kind = 'bare' | 'empty' | 'existing';
+const KINDS: readonly Kind[] = ['bare', 'empty', 'existing'];
+type Sample = { startMs: number; stopMs: number };
+
+async function stopCleanly(child: Child): Promise<number> {
+  const stoppingAt = performance.now();
+  const exit = await stop(child);
+  if (exit.code !== 0) {
+    throw new Error(
+      `${child.name} exited with ${exit.code ?? exit.signal} after SIGTERM:\n${child.output()}`,
+    );
+  }
+  return performance.now() - stoppingAt;
+}
+
+/** Spawn to the first 200 from /health (polled every 10 ms); then SIGTERM and wait for the exit. */
+async function coldStart(kind: Kind, existingDir: string): Promise<Sample> {
+  const port = await freePort();
+  const dataDir = kind === 'empty' ? await freshDir('cold-empty') : existingDir;
+  try {
+    const spawnedAt = performance.now();
+    const child = kind === 'bare' ? startBareFastify(port) : startAssay(port, dataDir);
+    let startMs: number;
+    try {
+      const { at } = await waitForOk(child, port, '/health', { intervalMs: POLL_INTERVAL_MS });
+      startMs = at - spawnedAt;
+    } catch (error) {
+      await stop(child).catch(() => undefined);
+      throw error;
+    }
+    return { startMs, stopMs: await stopCleanly(child) };
+  } finally {
+    if (kind === 'empty') await removeDir(dataDir);
+  }
+}
+
+type PhaseRun = { phases: Array<[string, number]>; totalMs: number };
+
+/** One run of bench/lib/startup-phases.ts: serve()'s steps with a timestamp after each. */
+async function startupPhases(dataDir: string): Promise<PhaseRun> {
+  const port = await freePort();
+  const child = start(
+    'startup phases',
+    process.execPath,
+    ['--import', 'tsx', 'bench/lib/startup-phases.ts'],
+    { cwd: REPO_ROOT, env: assayEnv(port, dataDir) },
+  );
+  const exit = await waitForExit(child, 60_000);
+  await Promise.race([child.closed, sleep(1_000)]);
+  const line = child
+    .output()
+    .split('\n')
+    .find((text) => text.startsWith('PHASES '));
+  if (exit.code !== 0 || line === undefined) {
+    throw new Error(
+      `startup phase diagnostic failed (${exit.code ?? exit.signal}):\n${child.output()}`,
+    );
+  }
+  const marks = JSON.parse(line.slice('PHASES '.length)) as Array<[string, number]>;
+  const phases = marks.map(([name, at], index): [string, number] => [
+    name,
+    at - (index === 0 ? 0 : marks[index - 1]![1]),
+  ]);
+  return { phases, totalMs: marks.at(-1)?.[1] ?? Number.NaN };
+}
+
+function phaseTable(empty: readonly PhaseRun[], existing: readonly PhaseRun[]) {
+  const names = empty[0]?.phases.map(([name]) => name) ?? [];
+  const medianOf = (runs: readonly PhaseRun[], index: number) =>
+    median(runs.map((run) => run.phases[index]![1]));
+  const rows = names.map((name, index) => [
+    name,
+    formatMs(medianOf(empty, index)),
+    formatMs(medianOf(existing, index)),
+  ]);
+  rows.push([
+    '**total** (process time origin to first 200)',
+    `**${formatMs(median(empty.map((run) => run.totalMs)))}**`,
+    `**${formatMs(median(existing.map((run) => run.totalMs)))}**`,
+  ]);
+  const largest = (runs: readonly PhaseRun[]) =>
+    names
+      .map((name, index) => ({ name, ms: medianOf(runs, index) }))
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, 2)
+      .map((phase) => `${phase.name} (${formatMs(phase.ms)})`)
+      .join(', then ');
+  return {
+    table: markdownTable(['phase', 'empty DATA_DIR', 'DATA_DIR with data'], rows),
+    summary: `Largest phases: empty DATA_DIR ${largest(empty)}; DATA_DIR with data ${largest(existing)}.`,
+  };
+}
+
+export const coldStartBenchmark: Benchmark = {
+  name: 'cold-start',
+  summary: 'spawn of `node bin/assay.mjs serve` until /health first answers 200, vs bare Fastify',
+  async run(context: BenchContext): Promise<Section> {
+    const used = rounds(DEFAULT_ROUNDS);
+    const samples: Record<Kind, Sample[]> = { bare: [], empty: [], existing: [] };
+    const emptyPhases: PhaseRun[] = [];
+    const existingPhases: PhaseRun[] = [];
+    const existingDir = await freshDir('cold-existing');
+    try {
+      // "Started once before": the first start creates the database, migrates, writes the secret.
+      await coldStart('existing', existingDir);
+      if (!existsSync(join(existingDir, 'db', 'PG_VERSION'))) {
+        throw new Error(`the preparatory start left no database in ${existingDir}`);
+      }
+      for (let round = 0; round < used.warmups + used.pairs; round += 1) {
+        const measured = round >= used.warmups;
+        const line: string[] = [];
+        for (const kind of KINDS) {
+          const sample = await coldStart(kind, existingDir);
+          if (measured) samples[kind].push(sample);
+          line.push(`${kind} ${sample.startMs.toFixed(0)} ms (stop ${sample.stopMs.toFixed(0)})`);
+        }
+        context.log(
+          `${measured ? 'pair' : 'warm-up'} ${measured ? round - used.warmups + 1 : round + 1}: ${line.join(', ')}`,
+        );
+      }
+      for (let run = 0; run < PHASE_RUNS; run += 1) {
+        const emptyDir = await freshDir('phases-empty');
+        try {
+          emptyPhases.push(await startupPhases(emptyDir));
+        } finally {
+          await removeDir(emptyDir);
+        }
+        existingPhases.push(await startupPhases(existingDir));
+        context.log(
+          `phase diagnostic ${run + 1}: empty ${emptyPhases.at(-1)!.totalMs.toFixed(0)} ms, existing ${existingPhases.at(-1)!.totalMs.toFixed(0)} ms`,
+        );
+      }
+    } finally {
+      await removeDir(existingDir);
+    }
+
+    const starts = (kind: Kind) => samples[kind].map((sample) => sample.startMs);
+    const stops = (kind: Kind) => samples[kind].map((sample) => sample.stopMs);
+    const emptyMedian = median(starts('empty'));
+    const existingMedian = median(starts('existing'));
+    const rows = [
+      {
+        metric: 'cold start, empty DATA_DIR',
+        reference: formatMs(median(starts('bare'))),
+        candidate: formatMs(emptyMedian),
+        ratio: formatRatio(spread(ratios(starts('bare'), starts('empty'))), 1),
+        target: `< ${formatMs(TARGET_MS)} absolute`,
+        met: yesNo(emptyMedian < TARGET_MS),
+      },
+      {
+        metric: 'cold start, DATA_DIR with data',
+        reference: formatMs(median(starts('bare'))),
+        candidate: formatMs(existingMedian),
+        ratio: formatRatio(spread(ratios(starts('bare'), starts('existing'))), 1),
+        target: `< ${formatMs(TARGET_MS)} absolute`,
+        met: yesNo(existingMedian < TARGET_MS),
+      },
+      {
+        metric: 'SIGTERM to exit, empty DATA_DIR (context)',
+        reference: formatMs(median(stops('bare'))),
+        candidate: formatMs(median(stops('empty'))),
+        ratio: formatRatio(spread(ratios(stops('bare'), stops('empty'))), 1),
+        target: '—',
+        met: '—',
+      },
+      {
+        metric: 'SIGTERM to exit, DATA_DIR with data (context)',
+        reference: formatMs(median(stops('bare'))),
+        candidate: formatMs(median(stops('existing'))),
+        ratio: formatRatio(spread(ratios(stops('bare'), stops('existing'))), 1),
+        target: '—',
+        met: '—',
+      },
+    ];
+    const phases = phaseTable(emptyPhases, existingPhases);
+    const list = (kind: Kind) =>
+      starts(kind)
+        .map((ms) => ms.toFixed(0))
+        .join(', ');
+    const verdict =
+      emptyMedian < TARGET_MS && existingMedian < TARGET_MS
+        ? `Target met: both medians are under ${formatMs(TARGET_MS)}.`
+        : `**Target missed** (${[
+            emptyMedian >= TARGET_MS ? `empty DATA_DIR ${formatMs(emptyMedian)}` : '',
+            existingMedian >= TARGET_MS ? `DATA_DIR with data ${formatMs(existingMedian)}` : '',
+          ]
+            .filter(Boolean)
+            .join(', ')}). ${phases.summary}`;
+
+    const body = [
+      '## cold-start',
+      '',
+      runLine(context.env, context.command),
+      '',
+      'Time from `spawn()` of `node bin/assay.mjs serve` (what `npm start` runs; node is spawned',
+      "directly so npm's own startup, a few hundred ms, is not counted) until `GET /health` first",
+      `answers 200, polled on a new connection every ${POLL_INTERVAL_MS} ms. Environment: a free`,
+      '`PORT`, `HOST=127.0.0.1`, `LOG_LEVEL=warn`, `DATABASE_URL` and `REDIS_URL` unset (so the',
+      'embedded database and in-memory queue), workers in-process (the default). Each start is',
+      'followed by SIGTERM and a wait for the exit. **Empty DATA_DIR**: a new `mkdtemp` directory',
+      'per round. **DATA_DIR with data**: one directory started once before the rounds (database',
+      'created and migrated, JWT secret written) and reused.',
+      '',
+      '**Reference**: `node -e` running bare Fastify (CommonJS, no tsx, no plugins) with one',
+      '`/health` route returning small JSON, polled and stopped the same way, so the ratio is',
+      "Assay's overhead over Node + Fastify startup. Each round runs reference, empty, with data",
+      `in that order. ${roundsNote(used, PROTOCOL_ROUNDS)}`,
+      '',
+      resultsTable(rows),
+      '',
+      verdict,
+      '',
+      `Per-pair start times (ms): reference ${list('bare')}; empty ${list('empty')}; with data ${list('existing')}.`,
+      '',
+      `### Where the time goes (context; ${PHASE_RUNS} runs each, medians, after the rounds above)`,
+      '',
+      '`bench/lib/startup-phases.ts` repeats the steps of `assay serve` in order with a',
+      'timestamp after each, in a fresh `node --import tsx` process with the same environment.',
+      "The first phase is from the process's time origin (the spawn itself, a few ms, is not",
+      'included).',
+      '',
+      phases.table,
+    ].join('\n');
+    return { name: 'cold-start', body };
+  },
+};

@@ -1,0 +1,78 @@
+/**
+ * `npm run bench` runs every benchmark; `npm run bench -- <name> [<name>...]` runs those. Each
+ * one that ran replaces its section of bench/RESULTS.md; the other sections are kept. Never part
+ * of `npm test`.
+ */
+import { join } from 'node:path';
+import { coldStartBenchmark } from './cold-start.bench.ts';
+import { healthBenchmark } from './health.bench.ts';
+import type { Benchmark } from './lib/benchmark.ts';
+import { installCleanup, killAll } from './lib/children.ts';
+import { describeEnvironment, invocation } from './lib/environment.ts';
+import { type Section, writeResults } from './lib/report.ts';
+import { REPO_ROOT } from './lib/servers.ts';
+
+const BENCHMARKS: readonly Benchmark[] = [coldStartBenchmark, healthBenchmark];
+const RESULTS_FILE = join(REPO_ROOT, 'bench', 'RESULTS.md');
+
+function usage(): string {
+  return [
+    'usage: npm run bench [-- <name>...]',
+    '',
+    ...BENCHMARKS.map((bench) => `  ${bench.name.padEnd(12)} ${bench.summary}`),
+    '',
+    'BENCH_WARMUPS / BENCH_PAIRS override the round counts (the results say so).',
+  ].join('\n');
+}
+
+async function main(args: readonly string[]): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(`${usage()}\n`);
+    return 0;
+  }
+  const unknown = args.filter((name) => !BENCHMARKS.some((bench) => bench.name === name));
+  if (unknown.length > 0) {
+    process.stderr.write(`unknown benchmark: ${unknown.join(', ')}\n\n${usage()}\n`);
+    return 2;
+  }
+  const selected =
+    args.length === 0 ? BENCHMARKS : BENCHMARKS.filter((bench) => args.includes(bench.name));
+  const env = describeEnvironment();
+  const command = invocation(args);
+  process.stdout.write(
+    `bench: ${selected.map((bench) => bench.name).join(', ')} · commit ${env.commit} · Node ${env.node} · load ${env.loadAverage}\n`,
+  );
+
+  const sections: Section[] = [];
+  try {
+    for (const bench of selected) {
+      const startedAt = performance.now();
+      process.stdout.write(`\n[${bench.name}] ${bench.summary}\n`);
+      const log = (line: string) => process.stdout.write(`[${bench.name}] ${line}\n`);
+      sections.push(await bench.run({ env, command, log }));
+      log(`done in ${((performance.now() - startedAt) / 1000).toFixed(1)} s`);
+      // Written after each benchmark, so a later failure keeps the earlier results.
+      writeResults(RESULTS_FILE, {
+        env,
+        command,
+        order: BENCHMARKS.map((b) => b.name),
+        sections,
+      });
+    }
+  } finally {
+    killAll();
+  }
+  process.stdout.write(`\nwrote ${RESULTS_FILE}\n`);
+  return 0;
+}
+
+installCleanup();
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (error) {
+  process.stderr.write(
+    `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  killAll();
+  process.exitCode = 1;
+}
