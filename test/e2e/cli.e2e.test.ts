@@ -1,4 +1,6 @@
+import { writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { assay, cleanEnv, freePort, type Server, startAssay, tempDataDir } from '../support/cli.ts';
 
@@ -54,6 +56,22 @@ describe('the assay command', () => {
     expect(lines.some((line) => /^config error: PORT: /.test(line))).toBe(true);
     expect(lines.some((line) => /^config error: DATABASE_URL: /.test(line))).toBe(true);
     expect(lines.some((line) => /^config error: HEALTH_CACHE_MS: /.test(line))).toBe(true);
+  });
+
+  it('reads .env from the working directory, with the real environment winning', async () => {
+    const data = await tempDataDir();
+    cleanups.push(data.remove);
+    await writeFile(join(data.dir, '.env'), 'PORT=not-a-port\nWORKER_CONCURRENCY=lots\n');
+    const fromFile = await assay(['doctor'], cleanEnv({ DATA_DIR: data.dir }), { cwd: data.dir });
+    expect(fromFile.code).not.toBe(0);
+    expect(fromFile.stderr).toMatch(/^config error: PORT: /m);
+    expect(fromFile.stderr).toMatch(/^config error: WORKER_CONCURRENCY: /m);
+    const overridden = await assay(
+      ['doctor'],
+      cleanEnv({ DATA_DIR: data.dir, PORT: '8123', WORKER_CONCURRENCY: '2' }),
+      { cwd: data.dir },
+    );
+    expect(overridden.code).toBe(0);
   });
 
   it('refuses production start-up without a long JWT_SECRET', async () => {

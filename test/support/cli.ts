@@ -34,11 +34,16 @@ export async function tempDataDir() {
 }
 
 /** Runs `assay <args>` to completion. Never throws on a non-zero exit: tests look at the code. */
-export async function assay(args: string[], env: NodeJS.ProcessEnv) {
+export async function assay(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  options: { cwd?: string } = {},
+) {
   try {
     const { stdout, stderr } = await run(process.execPath, [ASSAY, ...args], {
       env,
-      cwd: join(process.cwd(), 'test'),
+      // From test/ by default, so a developer's own .env in the checkout never leaks in.
+      cwd: options.cwd ?? join(process.cwd(), 'test'),
       timeout: 60_000,
     });
     return { code: 0, stdout, stderr };
