@@ -1,14 +1,31 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import cookie from '@fastify/cookie';
+import { Tokens as CsrfTokens } from '@fastify/csrf';
+import csrf from '@fastify/csrf-protection';
+import formbody from '@fastify/formbody';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import {
   serializerCompiler,
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import type { Deps } from './deps.ts';
+import { auditRoutes } from './modules/audit/audit.routes.ts';
+import { bearerToken, createAuthenticator } from './modules/auth/auth.authenticate.ts';
+import { csrfInvalid } from './modules/auth/auth.errors.ts';
+import { authRoutes } from './modules/auth/auth.routes.ts';
 import { healthRoutes } from './modules/health/health.routes.ts';
+import { usersRoutes } from './modules/users/users.routes.ts';
+import { registerAccessControl } from './platform/http/access.ts';
 import { registerHttpMetrics } from './platform/http/metrics.ts';
 import { registerOpenApi } from './platform/http/openapi.ts';
 import { registerProblemHandlers } from './platform/http/problem.ts';
+import { registerRateLimits } from './platform/http/rate-limits.ts';
 import { requestIdFrom } from './platform/http/request-id.ts';
 import { VERSION } from './version.ts';
 
@@ -45,11 +62,52 @@ export async function buildApp(deps: Deps): Promise<App> {
     reply.header('x-request-id', request.id);
   });
   registerProblemHandlers(app);
+  await app.register(cookie);
+  await app.register(formbody, { bodyLimit: deps.config.http.bodyLimitBytes });
+  await app.register(csrf, {
+    sessionPlugin: '@fastify/cookie',
+    cookieKey: 'assay_csrf',
+    cookieOpts: {
+      path: '/',
+      sameSite: 'strict',
+      httpOnly: true,
+      secure: deps.config.nodeEnv === 'production',
+    },
+    getToken: (request) => {
+      const token = request.headers['x-csrf-token'];
+      return typeof token === 'string' ? token : undefined;
+    },
+  });
+  // The same token scheme the plugin issues with (its defaults), checked here so a failure is a
+  // domain error (403 CSRF_INVALID) like any other.
+  const csrfTokens = new CsrfTokens({ userInfo: false });
+  const checkCsrf = async (request: FastifyRequest, _reply: FastifyReply) => {
+    const secret = request.cookies.assay_csrf;
+    const token = request.headers['x-csrf-token'];
+    if (!secret || typeof token !== 'string' || !csrfTokens.verify(secret, token)) {
+      throw csrfInvalid(
+        'Get a token from GET /api/v1/auth/csrf and send it as X-CSRF-Token, with its cookie.',
+      );
+    }
+  };
+
+  const authenticate = createAuthenticator({ accessTokens: deps.accessTokens, users: deps.users });
+  await registerRateLimits(app, {
+    redis: deps.limiterConnection,
+    prefix: deps.config.redis.prefix,
+    limits: deps.config.rateLimits,
+    userOf: async (request) => {
+      const token = bearerToken(request);
+      return token ? (await deps.accessTokens.verify(token))?.userId : undefined;
+    },
+  });
+  registerAccessControl(app, { authenticate });
+
   if (deps.config.metricsEnabled) {
     registerHttpMetrics(app, deps.metrics);
     app.get(
       '/metrics',
-      { schema: { hide: true }, config: { public: true } },
+      { schema: { hide: true }, config: { access: 'public' } },
       async (_request, reply) =>
         reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
     );
@@ -57,6 +115,20 @@ export async function buildApp(deps: Deps): Promise<App> {
   await registerOpenApi(app, { version: VERSION });
 
   await app.register(healthRoutes({ health: deps.health }));
+  await app.register(
+    async (api) => {
+      await api.register(
+        authRoutes({
+          auth: deps.auth,
+          secureCookies: deps.config.nodeEnv === 'production',
+          checkCsrf,
+        }),
+      );
+      await api.register(usersRoutes({ users: deps.users, audit: deps.audit }));
+      await api.register(auditRoutes({ audit: deps.audit }));
+    },
+    { prefix: '/api/v1' },
+  );
 
   return app;
 }

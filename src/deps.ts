@@ -1,5 +1,11 @@
 import { resolve } from 'node:path';
 import { type AppEvents, type AppJobs, appJobCatalogue } from './jobs.ts';
+import { createAuditService } from './modules/audit/audit.service.ts';
+import { createAuthRepository } from './modules/auth/auth.repository.ts';
+import { createAuthService } from './modules/auth/auth.service.ts';
+import { createAccessTokens } from './modules/auth/auth.tokens.ts';
+import { createRedisOtpHistory, createTableOtpHistory } from './modules/auth/otp-history.ts';
+import { createCreditsService } from './modules/credits/credits.service.ts';
 import { createHealthService, type HealthCheck } from './modules/health/health.service.ts';
 import { probeSandbox } from './modules/sandbox/sandbox.probe.ts';
 import { createUsersRepository } from './modules/users/users.repository.ts';
@@ -11,9 +17,15 @@ import { type DatabaseHandle, openDatabase } from './platform/db/database.ts';
 import { createMemoryEventBus, type EventBus } from './platform/events/event-bus.ts';
 import { createMetrics } from './platform/http/metrics.ts';
 import type { Logger } from './platform/logger/logger.ts';
+import { createMailer } from './platform/mail/mailer.ts';
 import { createJobQueue } from './platform/queue/job-queue.ts';
 import { createMemoryDriver } from './platform/queue/memory-driver.ts';
 import type { QueueDriver } from './platform/queue/queue.types.ts';
+import {
+  createMemoryRateLimiter,
+  createRedisRateLimiter,
+  type RateLimiter,
+} from './platform/ratelimit/limiter.ts';
 import { createRedisFactory, type RedisFactory } from './platform/redis/redis.ts';
 import { createLocalStorage } from './platform/storage/storage.ts';
 
@@ -93,9 +105,49 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
   const users = createUsersService({
     repository: createUsersRepository(database.db),
     logger: logger.child({ component: 'users' }),
+    clock,
+    // Other processes cache auth state too: tell them to drop it (role changes apply at once).
+    onChange: (change) => {
+      events
+        .publish('users.changed', { userId: change.userId })
+        .catch((error: unknown) => logger.warn({ err: error }, 'could not publish users.changed'));
+    },
   });
+  await events.subscribe('users.changed', ({ userId }) => users.forget(userId));
 
   const jwtSecret = await resolveJwtSecret(config);
+  const mailer = createMailer({
+    smtpUrl: config.mail.smtpUrl,
+    from: config.mail.from,
+    dataDir: config.dataDir,
+    logger: logger.child({ component: 'mail' }),
+  });
+  const limiterConnection = redis?.connect({ name: 'assay-ratelimit' });
+  const limiter: RateLimiter = limiterConnection
+    ? createRedisRateLimiter({ redis: limiterConnection, prefix: config.redis.prefix, clock })
+    : createMemoryRateLimiter({ clock });
+  const audit = createAuditService({ db: database.db, clock, logger });
+  const credits = createCreditsService({ db: database.db });
+  const accessTokens = createAccessTokens({ secret: jwtSecret, clock });
+  const auth = createAuthService({
+    db: database.db,
+    repository: createAuthRepository(database.db),
+    users,
+    audit,
+    credits,
+    mailer,
+    limiter,
+    otpHistory: limiterConnection
+      ? createRedisOtpHistory({
+          redis: limiterConnection,
+          prefix: config.redis.prefix,
+          secret: jwtSecret,
+        })
+      : createTableOtpHistory({ db: database.db, secret: jwtSecret }),
+    accessTokens,
+    clock,
+    logger: logger.child({ component: 'auth' }),
+  });
 
   return {
     config,
@@ -111,6 +163,13 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     health,
     users,
     jwtSecret,
+    mailer,
+    limiter,
+    limiterConnection,
+    audit,
+    credits,
+    accessTokens,
+    auth,
     /** Closes in reverse order of need: broker and bus first, the database last. */
     async close() {
       await events
@@ -120,6 +179,8 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
         .close()
         .catch((error: unknown) => logger.warn({ err: error }, 'queue close failed'));
       redisProbe?.disconnect();
+      limiterConnection?.disconnect();
+      await mailer.close().catch(() => {});
       await database
         .close()
         .catch((error: unknown) => logger.warn({ err: error }, 'database close failed'));

@@ -20,6 +20,8 @@ export const appSchedules: Schedule<AppJobs>[] = [...maintenanceSchedules];
 /** Events published after commit. Modules add their topics here. */
 export type AppEvents = {
   'jobs.failed': { jobId: string; type: string };
+  /** A user's role, status or password changed: drop cached auth state. */
+  'users.changed': { userId: string };
 };
 
 export function createAppJobHandlers(deps: { ledger: JobLedger }): JobHandlers<AppJobs> {

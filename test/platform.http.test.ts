@@ -8,6 +8,7 @@ const probeRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/api/v1/_probe/echo',
     {
+      config: { access: 'public' },
       schema: {
         body: z.strictObject({
           name: z.string().min(2),
@@ -18,7 +19,7 @@ const probeRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => ({ name: request.body.name }),
   );
-  app.get('/api/v1/_probe/explode', async () => {
+  app.get('/api/v1/_probe/explode', { config: { access: 'public' } }, async () => {
     throw new Error('connect ECONNREFUSED 10.1.2.3:5432 at /srv/assay/src/secret.ts');
   });
 };

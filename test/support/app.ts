@@ -22,6 +22,7 @@ export type TestApp = {
   deps: Deps;
   clock: TestClock;
   logs: LogLine[];
+  dataDir: string;
   database: Pick<TestDatabase, keyof DatabaseHandle | 'destroy'>;
   close(): Promise<void>;
 };
@@ -43,6 +44,8 @@ export async function createTestApp(
     DATA_DIR: dataDir,
     LOG_LEVEL: 'info',
     HEALTH_CACHE_MS: '0',
+    RATE_LIMIT_ANONYMOUS_PER_MINUTE: '5000',
+    RATE_LIMIT_USER_PER_MINUTE: '5000',
     NODE_ENV: 'test',
     JWT_SECRET: 'test-secret-that-is-long-enough-0123456789',
     ...options.env,
@@ -71,6 +74,7 @@ export async function createTestApp(
     deps,
     clock,
     logs,
+    dataDir,
     database,
     async close() {
       await app.close();

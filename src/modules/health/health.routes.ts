@@ -15,7 +15,7 @@ export function healthRoutes(options: { health: HealthService }): FastifyPluginA
           security: [],
           response: { 200: healthReport, 503: healthReport },
         },
-        config: { public: true },
+        config: { access: 'public' },
       },
       async (_request, reply) => {
         const { report, healthy } = await options.health.check();

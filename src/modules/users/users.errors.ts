@@ -11,3 +11,9 @@ export const userNotFound = createErrorFactory({
   status: 404,
   title: 'User not found',
 });
+
+export const cannotChangeSelf = createErrorFactory({
+  code: 'CANNOT_CHANGE_OWN_ACCOUNT',
+  status: 409,
+  title: 'Admins cannot demote, disable or delete their own account',
+});

@@ -1,10 +1,13 @@
-import { and, eq, isNull, sql } from 'drizzle-orm';
-import { type Database, postgresErrorCode, UNIQUE_VIOLATION } from '../../platform/db/database.ts';
+import { and, desc, eq, ilike, isNotNull, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
+import { type Executor, postgresErrorCode, UNIQUE_VIOLATION } from '../../platform/db/database.ts';
 import { emailTaken } from './users.errors.ts';
 import type { Role } from './users.models.ts';
 import { type UserRow, users } from './users.tables.ts';
 
-export function createUsersRepository(db: Database) {
+export type UserListFilter = { role?: Role; q?: string; includeDeleted?: boolean };
+export type UserCursor = { createdAt: Date; id: string };
+
+export function createUsersRepository(db: Executor) {
   return {
     async insert(user: {
       id: string;
@@ -24,6 +27,11 @@ export function createUsersRepository(db: Database) {
       }
     },
 
+    async findById(id: string): Promise<UserRow | undefined> {
+      const [row] = await db.select().from(users).where(eq(users.id, id));
+      return row;
+    },
+
     async findLiveByEmail(email: string): Promise<UserRow | undefined> {
       const [row] = await db
         .select()
@@ -32,16 +40,77 @@ export function createUsersRepository(db: Database) {
       return row;
     },
 
+    async findLatestDeletedByEmail(email: string): Promise<UserRow | undefined> {
+      const [row] = await db
+        .select()
+        .from(users)
+        .where(and(sql`lower(${users.email}) = ${email.toLowerCase()}`, isNotNull(users.deletedAt)))
+        .orderBy(desc(users.deletedAt))
+        .limit(1);
+      return row;
+    },
+
+    /**
+     * Changes a live user. `revokeTokens` bumps the token version, so every access token issued
+     * before stops working at once.
+     */
     async update(
       id: string,
       changes: Partial<Pick<UserRow, 'name' | 'role' | 'passwordHash' | 'status'>>,
+      options: { revokeTokens?: boolean } = { revokeTokens: true },
     ): Promise<UserRow | undefined> {
       const [row] = await db
         .update(users)
-        .set({ ...changes, updatedAt: sql`now()`, tokenVersion: sql`${users.tokenVersion} + 1` })
+        .set({
+          ...changes,
+          updatedAt: sql`now()`,
+          ...(options.revokeTokens === false
+            ? {}
+            : { tokenVersion: sql`${users.tokenVersion} + 1` }),
+        })
         .where(and(eq(users.id, id), isNull(users.deletedAt)))
         .returning();
       return row;
+    },
+
+    async softDelete(id: string): Promise<UserRow | undefined> {
+      const [row] = await db
+        .update(users)
+        .set({
+          deletedAt: sql`now()`,
+          updatedAt: sql`now()`,
+          tokenVersion: sql`${users.tokenVersion} + 1`,
+        })
+        .where(and(eq(users.id, id), isNull(users.deletedAt)))
+        .returning();
+      return row;
+    },
+
+    async list(
+      filter: UserListFilter,
+      page: { limit: number; after?: UserCursor },
+    ): Promise<UserRow[]> {
+      const conditions: SQL[] = [];
+      if (!filter.includeDeleted) conditions.push(isNull(users.deletedAt));
+      if (filter.role) conditions.push(eq(users.role, filter.role));
+      if (filter.q) {
+        const pattern = `%${filter.q.replace(/[\\%_]/g, (match) => `\\${match}`)}%`;
+        conditions.push(or(ilike(users.email, pattern), ilike(users.name, pattern))!);
+      }
+      if (page.after) {
+        conditions.push(
+          or(
+            lt(users.createdAt, page.after.createdAt),
+            and(eq(users.createdAt, page.after.createdAt), lt(users.id, page.after.id)),
+          )!,
+        );
+      }
+      return db
+        .select()
+        .from(users)
+        .where(conditions.length > 0 ? and(...conditions) : undefined)
+        .orderBy(desc(users.createdAt), desc(users.id))
+        .limit(page.limit);
     },
 
     async count(): Promise<number> {

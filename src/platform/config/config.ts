@@ -74,6 +74,8 @@ const envSchema = z.object({
   HEALTH_CHECK_TIMEOUT_MS: positiveInt(2_000),
   BODY_LIMIT_BYTES: positiveInt(1024 * 1024),
   METRICS_ENABLED: booleanFlag.default(true),
+  RATE_LIMIT_ANONYMOUS_PER_MINUTE: positiveInt(300),
+  RATE_LIMIT_USER_PER_MINUTE: positiveInt(600),
 });
 
 export type Config = Readonly<{
@@ -98,6 +100,7 @@ export type Config = Readonly<{
   shutdownTimeoutMs: number;
   health: Readonly<{ cacheMs: number; checkTimeoutMs: number }>;
   metricsEnabled: boolean;
+  rateLimits: Readonly<{ anonymousPerMinute: number; userPerMinute: number }>;
 }>;
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -171,6 +174,10 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
     shutdownTimeoutMs: raw.SHUTDOWN_TIMEOUT_MS,
     health: { cacheMs: raw.HEALTH_CACHE_MS, checkTimeoutMs: raw.HEALTH_CHECK_TIMEOUT_MS },
     metricsEnabled: raw.METRICS_ENABLED,
+    rateLimits: {
+      anonymousPerMinute: raw.RATE_LIMIT_ANONYMOUS_PER_MINUTE,
+      userPerMinute: raw.RATE_LIMIT_USER_PER_MINUTE,
+    },
   };
   return { ok: true, config: deepFreeze(config) };
 }

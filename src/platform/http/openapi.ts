@@ -38,7 +38,7 @@ export async function registerOpenApi(app: FastifyInstance, options: { version: 
     configuration: { url: '/openapi.json', layout: 'modern' },
   });
 
-  app.get('/openapi.json', { schema: { hide: true }, config: { public: true } }, async () =>
+  app.get('/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () =>
     app.swagger(),
   );
 }

@@ -1,0 +1,67 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import type { Clock } from '../../platform/clock/clock.ts';
+import type { Role } from '../users/users.models.ts';
+
+export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
+export const REFRESH_TOKEN_TTL_MS = 7 * 24 * 3600 * 1000;
+
+const ALGORITHM = 'HS256';
+const ISSUER = 'assay';
+const AUDIENCE = 'assay-api';
+
+export type AccessClaims = { userId: string; role: Role; tokenVersion: number };
+
+/**
+ * Access tokens: short-lived HS256 JWTs. The algorithm is pinned on verification, so `alg: none`
+ * or a token signed some other way is refused, whatever its header says.
+ */
+export function createAccessTokens(options: { secret: string; clock: Clock }) {
+  const key = new TextEncoder().encode(options.secret);
+  return {
+    async sign(claims: AccessClaims): Promise<{ token: string; expiresIn: number }> {
+      const now = Math.floor(options.clock.now().getTime() / 1000);
+      const token = await new SignJWT({ role: claims.role, ver: claims.tokenVersion })
+        .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
+        .setSubject(claims.userId)
+        .setIssuer(ISSUER)
+        .setAudience(AUDIENCE)
+        .setIssuedAt(now)
+        .setExpirationTime(now + ACCESS_TOKEN_TTL_SECONDS)
+        .setJti(randomUUID())
+        .sign(key);
+      return { token, expiresIn: ACCESS_TOKEN_TTL_SECONDS };
+    },
+
+    /** The claims of a valid token, or undefined for anything else (expired, forged, malformed). */
+    async verify(token: string): Promise<AccessClaims | undefined> {
+      try {
+        const { payload } = await jwtVerify(token, key, {
+          algorithms: [ALGORITHM],
+          issuer: ISSUER,
+          audience: AUDIENCE,
+          currentDate: options.clock.now(),
+          requiredClaims: ['sub', 'exp', 'iat'],
+        });
+        if (
+          typeof payload.sub !== 'string' ||
+          typeof payload.ver !== 'number' ||
+          typeof payload.role !== 'string'
+        ) {
+          return undefined;
+        }
+        return { userId: payload.sub, role: payload.role as Role, tokenVersion: payload.ver };
+      } catch (error) {
+        if (error instanceof joseErrors.JOSEError || error instanceof TypeError) return undefined;
+        throw error;
+      }
+    },
+  };
+}
+
+export type AccessTokens = ReturnType<typeof createAccessTokens>;
+
+/** 256 random bits, URL-safe: unguessable, so SHA-256 is a sufficient way to store it. */
+export const newOpaqueToken = () => randomBytes(32).toString('base64url');
+
+export const hashOpaqueToken = (token: string) => createHash('sha256').update(token).digest('hex');
