@@ -147,6 +147,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     accessTokens,
     clock,
     logger: logger.child({ component: 'auth' }),
+    loginPerMinute: config.rateLimits.loginPerMinute,
   });
 
   return {

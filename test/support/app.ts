@@ -46,6 +46,7 @@ export async function createTestApp(
     HEALTH_CACHE_MS: '0',
     RATE_LIMIT_ANONYMOUS_PER_MINUTE: '5000',
     RATE_LIMIT_USER_PER_MINUTE: '5000',
+    RATE_LIMIT_LOGIN_PER_MINUTE: '5000',
     NODE_ENV: 'test',
     JWT_SECRET: 'test-secret-that-is-long-enough-0123456789',
     ...options.env,

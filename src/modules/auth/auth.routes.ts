@@ -192,7 +192,7 @@ export function authRoutes(deps: {
           summary: 'Trade a refresh token for a new pair (each works once)',
           description:
             'Body `{ refreshToken }`, or the assay_refresh cookie with X-CSRF-Token. Presenting a used token ends every session of its family (401 REFRESH_TOKEN_REUSED).',
-          body: refreshBody.optional(),
+          body: refreshBody.nullish(),
           response: { 200: session },
         },
       },

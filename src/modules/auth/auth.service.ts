@@ -44,7 +44,6 @@ import {
 import type { OtpHistory } from './otp-history.ts';
 import { passwordProblem } from './password-policy.ts';
 
-export const LOGIN_LIMIT = { limit: 10, windowMs: 60_000 };
 const SSE_TICKET_TTL_MS = 60_000;
 const OTP_DRAWS = 20;
 
@@ -75,8 +74,11 @@ export function createAuthService(deps: {
   accessTokens: AccessTokens;
   clock: Clock;
   logger: Logger;
+  /** Sign-in attempts per minute, per client IP and per email. */
+  loginPerMinute: number;
 }) {
   const now = () => deps.clock.now();
+  const loginLimit = { limit: deps.loginPerMinute, windowMs: 60_000 };
 
   const checkPassword = (
     password: string,
@@ -306,7 +308,7 @@ export function createAuthService(deps: {
     ): Promise<Session> {
       const email = normalizeEmail(input.email);
       for (const key of [`login:ip:${context.ip ?? 'unknown'}`, `login:email:${email}`]) {
-        const decision = await deps.limiter.hit(key, LOGIN_LIMIT);
+        const decision = await deps.limiter.hit(key, loginLimit);
         if (!decision.allowed)
           throw rateLimited(
             decision.retryAfterSeconds,

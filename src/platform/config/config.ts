@@ -76,6 +76,7 @@ const envSchema = z.object({
   METRICS_ENABLED: booleanFlag.default(true),
   RATE_LIMIT_ANONYMOUS_PER_MINUTE: positiveInt(300),
   RATE_LIMIT_USER_PER_MINUTE: positiveInt(600),
+  RATE_LIMIT_LOGIN_PER_MINUTE: positiveInt(10),
 });
 
 export type Config = Readonly<{
@@ -100,7 +101,11 @@ export type Config = Readonly<{
   shutdownTimeoutMs: number;
   health: Readonly<{ cacheMs: number; checkTimeoutMs: number }>;
   metricsEnabled: boolean;
-  rateLimits: Readonly<{ anonymousPerMinute: number; userPerMinute: number }>;
+  rateLimits: Readonly<{
+    anonymousPerMinute: number;
+    userPerMinute: number;
+    loginPerMinute: number;
+  }>;
 }>;
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -177,6 +182,7 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
     rateLimits: {
       anonymousPerMinute: raw.RATE_LIMIT_ANONYMOUS_PER_MINUTE,
       userPerMinute: raw.RATE_LIMIT_USER_PER_MINUTE,
+      loginPerMinute: raw.RATE_LIMIT_LOGIN_PER_MINUTE,
     },
   };
   return { ok: true, config: deepFreeze(config) };
