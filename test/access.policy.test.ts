@@ -1,0 +1,122 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Role } from '../src/modules/users/users.models.ts';
+import { createTestApp, type TestApp } from './support/app.ts';
+import { bearer, signedIn } from './support/auth.ts';
+
+/**
+ * Who may call each route. Every route of the OpenAPI document must be listed here, so a new
+ * route without a decided policy fails this suite.
+ */
+const POLICY: Record<string, 'public' | 'authenticated' | readonly Role[]> = {
+  'GET /health': 'public',
+  'GET /api/v1/auth/csrf': 'public',
+  'POST /api/v1/auth/register': 'public',
+  'POST /api/v1/auth/verify-otp': 'public',
+  'POST /api/v1/auth/resend-otp': 'public',
+  'POST /api/v1/auth/login': 'public',
+  'POST /api/v1/auth/token': 'public',
+  'POST /api/v1/auth/refresh': 'public',
+  'POST /api/v1/auth/logout': 'public',
+  'GET /api/v1/auth/me': 'authenticated',
+  'DELETE /api/v1/auth/me': 'authenticated',
+  'POST /api/v1/auth/change-password': 'authenticated',
+  'POST /api/v1/auth/forgot-password': 'public',
+  'POST /api/v1/auth/reset-password': 'public',
+  'POST /api/v1/auth/sse-ticket': 'authenticated',
+  'GET /api/v1/users': ['admin'],
+  'POST /api/v1/users': ['admin'],
+  'GET /api/v1/users/{id}': ['admin'],
+  'PATCH /api/v1/users/{id}': ['admin'],
+  'DELETE /api/v1/users/{id}': ['admin'],
+  'GET /api/v1/admin/audit-log': ['admin'],
+};
+
+const ROLES: Role[] = ['student', 'instructor', 'admin'];
+const DENIED = new Set(['UNAUTHENTICATED', 'FORBIDDEN']);
+const codeOf = (body: string) => (body ? (JSON.parse(body) as { code?: string }).code : undefined);
+
+describe('every route has an access policy, and it holds for every role', () => {
+  let t: TestApp;
+  let routes: Array<{ method: string; path: string }>;
+  const userIds = new Map<Role, string>();
+  const tokenFor = async (role: Role) => {
+    const state = await t.deps.users.authState(userIds.get(role)!);
+    const signed = await t.deps.accessTokens.sign({
+      userId: state!.userId,
+      role,
+      tokenVersion: state!.tokenVersion,
+    });
+    return { accessToken: signed.token };
+  };
+  beforeAll(async () => {
+    t = await createTestApp();
+    for (const role of ROLES) userIds.set(role, (await signedIn(t, role)).user.id);
+    const document = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json() as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    routes = Object.entries(document.paths).flatMap(([path, operations]) =>
+      Object.keys(operations).map((method) => ({ method: method.toUpperCase(), path })),
+    );
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('lists every documented route in the policy table (and nothing that is gone)', () => {
+    const documented = routes.map((route) => `${route.method} ${route.path}`).sort();
+    expect(documented).toEqual(Object.keys(POLICY).sort());
+  });
+
+  it('allows and denies as the policy says, with no token and with each role', async () => {
+    const outcomes: string[] = [];
+    for (const { method, path } of routes) {
+      const policy = POLICY[`${method} ${path}`];
+      const url = path.replace(/\{[^}]+\}/g, 'no-such-id');
+      const send = (headers: Record<string, string>) =>
+        t.app.inject({
+          method: method as 'GET',
+          url,
+          headers,
+          ...(method === 'GET' ? {} : { payload: {} }),
+        });
+
+      const anonymous = await send({});
+      const anonymousCode = codeOf(anonymous.body);
+      if (policy === 'public') {
+        expect(DENIED.has(anonymousCode ?? ''), `${method} ${path} anonymous`).toBe(false);
+      } else {
+        expect(anonymous.statusCode, `${method} ${path} anonymous`).toBe(401);
+        expect(anonymousCode).toBe('UNAUTHENTICATED');
+      }
+      for (const role of ROLES) {
+        // A fresh token each time: some calls (logout) end the one they use.
+        const response = await send(bearer(await tokenFor(role)));
+        const code = codeOf(response.body);
+        const allowed = policy === 'public' || policy === 'authenticated' || policy?.includes(role);
+        outcomes.push(`${method} ${path} ${role} ${response.statusCode}`);
+        if (allowed) {
+          expect(DENIED.has(code ?? ''), `${method} ${path} as ${role}: ${response.body}`).toBe(
+            false,
+          );
+        } else {
+          expect(response.statusCode, `${method} ${path} as ${role}`).toBe(403);
+          expect(code).toBe('FORBIDDEN');
+        }
+      }
+    }
+    expect(outcomes.length).toBe(routes.length * ROLES.length);
+  }, 120_000);
+});
+
+describe('a route without an access policy', () => {
+  it('refuses to register, so the app does not start', async () => {
+    await expect(
+      createTestApp({
+        beforeReady: (app) =>
+          app.register(async (scope) => {
+            scope.get('/api/v1/forgotten', async () => ({ open: true }));
+          }),
+      }),
+    ).rejects.toThrow(/GET \/api\/v1\/forgotten declares no access policy/);
+  });
+});
