@@ -67,6 +67,7 @@ CREATE INDEX "audit_log_actor_idx" ON "audit_log" USING btree ("actor_id","at");
 CREATE INDEX "audit_log_action_idx" ON "audit_log" USING btree ("action","at");--> statement-breakpoint
 CREATE INDEX "auth_email_events_email_idx" ON "auth_email_events" USING btree ("email","created_at");--> statement-breakpoint
 CREATE INDEX "otp_codes_email_idx" ON "otp_codes" USING btree ("email","purpose","created_at");--> statement-breakpoint
+CREATE UNIQUE INDEX "otp_recent_codes_seq_idx" ON "otp_recent_codes" USING btree ("seq");--> statement-breakpoint
 CREATE UNIQUE INDEX "refresh_tokens_hash_idx" ON "refresh_tokens" USING btree ("token_hash");--> statement-breakpoint
 CREATE INDEX "refresh_tokens_family_idx" ON "refresh_tokens" USING btree ("family_id");--> statement-breakpoint
 CREATE INDEX "refresh_tokens_user_idx" ON "refresh_tokens" USING btree ("user_id") WHERE "refresh_tokens"."revoked_at" is null;--> statement-breakpoint

@@ -24,7 +24,7 @@ import { usersRoutes } from './modules/users/users.routes.ts';
 import { registerAccessControl } from './platform/http/access.ts';
 import { registerHttpMetrics } from './platform/http/metrics.ts';
 import { registerOpenApi } from './platform/http/openapi.ts';
-import { registerProblemHandlers } from './platform/http/problem.ts';
+import { registerNotFoundHandler, registerProblemHandlers } from './platform/http/problem.ts';
 import { registerRateLimits } from './platform/http/rate-limits.ts';
 import { requestIdFrom } from './platform/http/request-id.ts';
 import { VERSION } from './version.ts';
@@ -102,6 +102,7 @@ export async function buildApp(deps: Deps): Promise<App> {
     },
   });
   registerAccessControl(app, { authenticate });
+  registerNotFoundHandler(app, { preHandler: app.rateLimit() });
 
   if (deps.config.metricsEnabled) {
     registerHttpMetrics(app, deps.metrics);

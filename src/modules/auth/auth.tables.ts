@@ -24,11 +24,15 @@ export const otpCodes = pgTable(
  * Keyed fingerprints (HMAC) of the most recent codes, so a new code never repeats one of the last
  * 20,000. Used when Redis is not configured; with Redis a sorted set holds them.
  */
-export const otpRecentCodes = pgTable('otp_recent_codes', {
-  fingerprint: text('fingerprint').primaryKey(),
-  issuedAt: timestamp('issued_at', { withTimezone: true }).notNull(),
-  seq: integer('seq').generatedAlwaysAsIdentity(),
-});
+export const otpRecentCodes = pgTable(
+  'otp_recent_codes',
+  {
+    fingerprint: text('fingerprint').primaryKey(),
+    issuedAt: timestamp('issued_at', { withTimezone: true }).notNull(),
+    seq: integer('seq').generatedAlwaysAsIdentity(),
+  },
+  (table) => [uniqueIndex('otp_recent_codes_seq_idx').on(table.seq)],
+);
 
 /** Every email the auth flows send (codes and notices), for the per-email hourly limit. */
 export const authEmailEvents = pgTable(

@@ -27,9 +27,13 @@ export function createTableOtpHistory(options: {
         .values({ fingerprint: otpFingerprint(options.secret, code), issuedAt: at })
         .onConflictDoNothing()
         .returning({ seq: otpRecentCodes.seq });
-      const seq = inserted[0]?.seq;
-      if (seq === undefined) return false;
-      await options.db.delete(otpRecentCodes).where(sql`${otpRecentCodes.seq} <= ${seq - size}`);
+      if (inserted.length === 0) return false;
+      // Sequence numbers have gaps (a refused insert still draws one), so cut by rank, not arithmetic.
+      await options.db
+        .delete(otpRecentCodes)
+        .where(
+          sql`${otpRecentCodes.seq} <= (select ${otpRecentCodes.seq} from ${otpRecentCodes} order by ${otpRecentCodes.seq} desc offset ${size} limit 1)`,
+        );
       return true;
     },
   };

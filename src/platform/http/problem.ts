@@ -1,4 +1,10 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type {
+  FastifyError,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  preHandlerHookHandler,
+} from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { type FieldError, isAppError } from '../errors/errors.ts';
 
@@ -119,13 +125,21 @@ export function registerProblemHandlers(app: FastifyInstance) {
       code: 'INTERNAL_ERROR',
     });
   });
+}
 
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(request, reply, {
-      title: 'Not found',
-      status: 404,
-      detail: `No route ${request.method} ${request.url.split('?')[0]}.`,
-      code: 'NOT_FOUND',
-    }),
+/** Unknown routes answer 404 problems; `preHandler` lets the rate limiter count them too. */
+export function registerNotFoundHandler(
+  app: FastifyInstance,
+  options: { preHandler?: preHandlerHookHandler } = {},
+) {
+  app.setNotFoundHandler(
+    { ...(options.preHandler ? { preHandler: options.preHandler } : {}) },
+    (request, reply) =>
+      sendProblem(request, reply, {
+        title: 'Not found',
+        status: 404,
+        detail: `No route ${request.method} ${request.url.split('?')[0]}.`,
+        code: 'NOT_FOUND',
+      }),
   );
 }
