@@ -126,7 +126,10 @@ users
     const { validateNewAccount } = await import('./modules/users/users.validation.ts');
     const password =
       options.password === '-' ? (process.env.ASSAY_PASSWORD ?? '') : options.password;
+    const { passwordProblem } = await import('./modules/auth/password-policy.ts');
     const problems = validateNewAccount({ email: options.email, name: options.name, password });
+    const weak = passwordProblem(password, { email: options.email, name: options.name });
+    if (weak && problems.length === 0) problems.push(`password: ${weak}`);
     if (problems.length > 0) {
       for (const problem of problems) process.stderr.write(`error: ${problem}\n`);
       process.exit(2);

@@ -69,6 +69,8 @@ describe('sign-up by emailed code', () => {
       credits: 10,
     });
     expect(me.json().createdAt).toEqual(expect.any(String));
+    const audited = (await t.deps.audit.list({ limit: 10 })).items.map((entry) => entry.action);
+    expect(audited).toEqual(expect.arrayContaining(['auth.register', 'auth.verify']));
   });
 
   it('writes mail to DATA_DIR/mail as .eml with text and HTML when no SMTP is configured', async () => {

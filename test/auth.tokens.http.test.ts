@@ -341,4 +341,21 @@ describe('tokens and sessions', () => {
     t.clock.advance(61_000);
     expect(await t.deps.auth.redeemSseTicket(late.ticket)).toBeUndefined();
   });
+
+  it('wrote every auth event to the audit log', async () => {
+    const { items } = await t.deps.audit.list({ limit: 100 });
+    const actions = new Set(items.map((entry) => entry.action));
+    for (const action of [
+      'auth.register',
+      'auth.login',
+      'auth.login_failed',
+      'auth.refresh_reuse_detected',
+      'auth.logout',
+      'auth.password_changed',
+      'auth.password_reset',
+      'users.deleted',
+    ]) {
+      expect(actions.has(action), action).toBe(true);
+    }
+  });
 });

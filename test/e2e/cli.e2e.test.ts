@@ -45,6 +45,29 @@ describe('the assay command', () => {
     expect(again.stdout.match(/student +student\d@assay\.local/g)).toHaveLength(3);
   });
 
+  it('ensures the ADMIN_EMAIL admin at start, who can then sign in over HTTP', async () => {
+    const data = await tempDataDir();
+    cleanups.push(data.remove);
+    const server = await serveEmbedded(data.dir, {
+      ADMIN_EMAIL: 'Boss@Example.com',
+      ADMIN_PASSWORD: 'a-very-long-admin-passphrase',
+    });
+    const response = await fetch(server.url('/api/v1/auth/login'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'boss@example.com', password: 'a-very-long-admin-passphrase' }),
+    });
+    expect(response.status).toBe(200);
+    const session = (await response.json()) as { user: { role: string }; accessToken: string };
+    expect(session.user.role).toBe('admin');
+    const users = await fetch(server.url('/api/v1/users'), {
+      headers: { authorization: `Bearer ${session.accessToken}` },
+    });
+    expect(users.status).toBe(200);
+    expect(server.output()).not.toContain('a-very-long-admin-passphrase');
+    expect(await server.stop()).toBe(0);
+  });
+
   it('refuses to start on bad configuration, naming each variable on its own line', async () => {
     const result = await assay(
       ['serve'],
