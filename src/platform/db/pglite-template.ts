@@ -6,15 +6,19 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
+import { drizzle } from 'drizzle-orm/pglite';
+import { migrate } from 'drizzle-orm/pglite/migrator';
 
 const run = promisify(execFile);
 
 /**
  * Creating a PGlite cluster runs initdb inside WASM, which takes seconds. A freshly initialised,
  * empty cluster is the same every time, so it is made once (at `npm ci`, by the postinstall
- * script) and copied into each new DATA_DIR. It holds no schema: migrations run on top as usual.
+ * script) and copied into each new DATA_DIR, with the migrations of that install already
+ * applied; start-up applies any newer ones as usual.
  */
 const packageRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const MIGRATIONS_FOLDER = join(packageRoot, 'drizzle');
 
 function pgliteVersion(): string {
   // The package's exports hide its package.json, so find it next to its resolved entry point.
@@ -55,7 +59,13 @@ export async function ensureTemplate(): Promise<'exists' | 'created'> {
   await rm(partial, { recursive: true, force: true });
   await mkdir(dirname(partial), { recursive: true });
   const client = await PGlite.create({ dataDir: partial });
-  await client.close();
+  try {
+    // Migrations of this install go in too: forward-only and never edited once landed, so a
+    // cluster made from the template only ever needs the migrations added after it.
+    await migrate(drizzle(client), { migrationsFolder: MIGRATIONS_FOLDER });
+  } finally {
+    await client.close();
+  }
   try {
     await rename(partial, TEMPLATE_DIR);
   } catch (error) {
