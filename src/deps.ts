@@ -102,12 +102,20 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     logger,
   });
 
+  // Set once the auth service exists; user changes only happen after start-up completes.
+  let revokeSessions: ((userId: string) => Promise<void>) | undefined;
   const users = createUsersService({
     repository: createUsersRepository(database.db),
     logger: logger.child({ component: 'users' }),
     clock,
     // Other processes cache auth state too: tell them to drop it (role changes apply at once).
     onChange: (change) => {
+      if (change.action === 'disabled' || change.action === 'deleted') {
+        // Refresh tokens are auth's; end them so re-enabling does not revive old sign-ins.
+        revokeSessions?.(change.userId).catch((error: unknown) =>
+          logger.warn({ err: error, userId: change.userId }, 'could not revoke sessions'),
+        );
+      }
       events
         .publish('users.changed', { userId: change.userId })
         .catch((error: unknown) => logger.warn({ err: error }, 'could not publish users.changed'));
@@ -149,6 +157,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     logger: logger.child({ component: 'auth' }),
     loginPerMinute: config.rateLimits.loginPerMinute,
   });
+  revokeSessions = (userId) => auth.revokeAllSessions(userId);
 
   return {
     config,

@@ -160,6 +160,10 @@ describe('tokens and sessions', () => {
     expect(changed.statusCode).toBe(204);
     expect((await refresh(other.refreshToken)).statusCode).toBe(401);
     expect((await me(other.accessToken)).statusCode).toBe(401);
+    // This sign-in carries on: its access token is renewed once with its own refresh token.
+    const renewed = await refresh(mine.refreshToken);
+    expect(renewed.statusCode).toBe(200);
+    expect((await me(renewed.json().accessToken)).statusCode).toBe(200);
     expect(
       (
         await t.app.inject({

@@ -156,6 +156,7 @@ describe('users API and audit log (admin)', () => {
 
   it('disabled users cannot sign in or refresh, and their tokens stop working; enabling brings them back', async () => {
     const user = await signedIn(t, 'student', 'naughty@school.example');
+    const otherDevice = await login(t, 'naughty@school.example');
     const disabled = await t.app.inject({
       method: 'PATCH',
       url: `/api/v1/users/${user.user.id}`,
@@ -189,6 +190,13 @@ describe('users API and audit log (admin)', () => {
       ...as(admin),
       payload: { disabled: false },
     });
+    // A sign-in from before the ban, never presented while disabled, stays ended.
+    const untouched = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/refresh',
+      payload: { refreshToken: otherDevice.refreshToken },
+    });
+    expect(untouched.statusCode).toBe(401);
     expect((await login(t, 'naughty@school.example')).user.email).toBe('naughty@school.example');
   });
 

@@ -28,6 +28,12 @@ export function createAuthenticator(deps: { accessTokens: AccessTokens; users: U
     if (!state?.active || state.tokenVersion !== claims.tokenVersion) {
       throw unauthenticated('This session has ended; sign in again.');
     }
-    return { userId: state.userId, role: state.role, email: state.email, name: state.name };
+    return {
+      userId: state.userId,
+      role: state.role,
+      email: state.email,
+      name: state.name,
+      ...(claims.sessionId ? { sessionId: claims.sessionId } : {}),
+    };
   };
 }

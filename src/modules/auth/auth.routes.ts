@@ -273,11 +273,7 @@ export function authRoutes(deps: {
         },
       },
       async (request, reply) => {
-        await deps.auth.changePassword(
-          principalOf(request).userId,
-          request.body,
-          requestContext(request),
-        );
+        await deps.auth.changePassword(principalOf(request), request.body, requestContext(request));
         return reply.status(204).send(null);
       },
     );

@@ -204,6 +204,7 @@ export function createAuthService(deps: {
       userId: state.userId,
       role: state.role,
       tokenVersion: state.tokenVersion,
+      sessionId: familyId,
     });
     return {
       user: await deps.users.get(state.userId),
@@ -403,11 +404,16 @@ export function createAuthService(deps: {
       return { ...user, credits: await deps.credits.balance(userId) };
     },
 
+    /**
+     * Every other sign-in ends (its refresh tokens are revoked). All access tokens stop working,
+     * this one included; the caller's own refresh token stays valid, so its client refreshes once.
+     */
     async changePassword(
-      userId: string,
+      caller: { userId: string; sessionId?: string },
       input: { currentPassword: string; newPassword: string },
       context: RequestContext,
     ): Promise<void> {
+      const { userId } = caller;
       const state = await deps.users.authState(userId);
       if (!state || !(await verifyPassword(state.passwordHash, input.currentPassword)))
         throw passwordIncorrect();
@@ -416,7 +422,11 @@ export function createAuthService(deps: {
         name: state.name,
       });
       await deps.users.setPassword(userId, input.newPassword);
-      await deps.repository.revokeAllForUser(userId, now());
+      await deps.repository.revokeAllForUser(
+        userId,
+        now(),
+        caller.sessionId ? { exceptFamilyId: caller.sessionId } : {},
+      );
       await audit({
         action: 'auth.password_changed',
         actor: { id: userId, email: state.email },
@@ -477,6 +487,11 @@ export function createAuthService(deps: {
         context,
         details: { self: true },
       });
+    },
+
+    /** Ends every sign-in of a user (their account was disabled or deleted by an admin). */
+    async revokeAllSessions(userId: string): Promise<void> {
+      await deps.repository.revokeAllForUser(userId, now());
     },
 
     async createSseTicket(userId: string): Promise<{ ticket: string; expiresAt: Date }> {

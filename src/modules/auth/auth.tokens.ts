@@ -10,7 +10,8 @@ const ALGORITHM = 'HS256';
 const ISSUER = 'assay';
 const AUDIENCE = 'assay-api';
 
-export type AccessClaims = { userId: string; role: Role; tokenVersion: number };
+/** `sessionId` is the refresh-token family the access token was issued with. */
+export type AccessClaims = { userId: string; role: Role; tokenVersion: number; sessionId?: string };
 
 /**
  * Access tokens: short-lived HS256 JWTs. The algorithm is pinned on verification, so `alg: none`
@@ -21,7 +22,11 @@ export function createAccessTokens(options: { secret: string; clock: Clock }) {
   return {
     async sign(claims: AccessClaims): Promise<{ token: string; expiresIn: number }> {
       const now = Math.floor(options.clock.now().getTime() / 1000);
-      const token = await new SignJWT({ role: claims.role, ver: claims.tokenVersion })
+      const token = await new SignJWT({
+        role: claims.role,
+        ver: claims.tokenVersion,
+        ...(claims.sessionId ? { sid: claims.sessionId } : {}),
+      })
         .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
         .setSubject(claims.userId)
         .setIssuer(ISSUER)
@@ -50,7 +55,12 @@ export function createAccessTokens(options: { secret: string; clock: Clock }) {
         ) {
           return undefined;
         }
-        return { userId: payload.sub, role: payload.role as Role, tokenVersion: payload.ver };
+        return {
+          userId: payload.sub,
+          role: payload.role as Role,
+          tokenVersion: payload.ver,
+          ...(typeof payload.sid === 'string' ? { sessionId: payload.sid } : {}),
+        };
       } catch (error) {
         if (error instanceof joseErrors.JOSEError || error instanceof TypeError) return undefined;
         throw error;

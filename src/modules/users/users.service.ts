@@ -246,7 +246,15 @@ export function createUsersService(deps: {
         { revokeTokens: revokes },
       );
       if (!row) throw userNotFound();
-      changed({ userId: row.id, action: 'updated' });
+      const action: UserChange['action'] =
+        status === 'disabled' && current.status !== 'disabled'
+          ? 'disabled'
+          : role !== undefined && role !== current.role
+            ? 'role_changed'
+            : status !== current.status
+              ? 'enabled'
+              : 'updated';
+      changed({ userId: row.id, action });
       return { user: toPublicUser(row), before: toPublicUser(current) };
     },
 

@@ -11,7 +11,14 @@ import { AppError } from '../errors/errors.ts';
  */
 export type Access = 'public' | 'authenticated' | readonly Role[];
 
-export type Principal = { userId: string; role: Role; email: string; name: string };
+/** The caller. `sessionId` names the sign-in (refresh-token family) the token belongs to. */
+export type Principal = {
+  userId: string;
+  role: Role;
+  email: string;
+  name: string;
+  sessionId?: string;
+};
 
 declare module 'fastify' {
   interface FastifyContextConfig {
