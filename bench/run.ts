@@ -44,12 +44,21 @@ async function main(args: readonly string[]): Promise<number> {
   );
 
   const sections: Section[] = [];
+  const failed: string[] = [];
   try {
     for (const bench of selected) {
       const startedAt = performance.now();
       process.stdout.write(`\n[${bench.name}] ${bench.summary}\n`);
       const log = (line: string) => process.stdout.write(`[${bench.name}] ${line}\n`);
-      sections.push(await bench.run({ env, command, log }));
+      try {
+        sections.push(await bench.run({ env, command, log }));
+      } catch (error) {
+        // Its section keeps the last good result; the other benchmarks still run.
+        failed.push(bench.name);
+        log(`FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+        killAll();
+        continue;
+      }
       log(`done in ${((performance.now() - startedAt) / 1000).toFixed(1)} s`);
       // Written after each benchmark, so a later failure keeps the earlier results.
       writeResults(RESULTS_FILE, {
@@ -62,7 +71,13 @@ async function main(args: readonly string[]): Promise<number> {
   } finally {
     killAll();
   }
-  process.stdout.write(`\nwrote ${RESULTS_FILE}\n`);
+  if (sections.length > 0) process.stdout.write(`\nwrote ${RESULTS_FILE}\n`);
+  if (failed.length > 0) {
+    process.stderr.write(
+      `bench: failed: ${failed.join(', ')} (their sections were left as they were)\n`,
+    );
+    return 1;
+  }
   return 0;
 }
 

@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,29 +58,3 @@ export const startBareFastify = (port: number): Child =>
     cwd: REPO_ROOT,
     env: { ...process.env, PORT: String(port), HOST },
   });
-
-let clockTicks: number | undefined;
-
-function ticksPerSecond(): number {
-  if (clockTicks === undefined) {
-    try {
-      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-    } catch {
-      clockTicks = 100;
-    }
-  }
-  return clockTicks;
-}
-
-/**
- * CPU seconds a process has used so far, from /proc/<pid>/stat: its own user+system time plus
- * that of children it has waited for (the sandbox probe's bwrap runs, for Assay).
- */
-export function processCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // The command name (field 2) is in parentheses and may contain spaces: count from after it.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // Fields 14-17 of stat(5) (utime, stime, cutime, cstime) are 11-14 here.
-  const ticks = [11, 12, 13, 14].reduce((sum, index) => sum + Number(fields[index]), 0);
-  return ticks / ticksPerSecond();
-}
