@@ -53,6 +53,10 @@ export function registerAccessControl(
 
   app.addHook('onRoute', (route) => {
     const config = route.config as { access?: Access } | undefined;
+    if (config?.access === 'public' && route.schema) {
+      // Documented as open: the docs page sends no token, and clients see none is needed.
+      route.schema = { ...route.schema, security: [] } as typeof route.schema;
+    }
     if (config?.access !== undefined) return;
     if (PLATFORM_PREFIXES.some((prefix) => route.url.startsWith(prefix))) {
       route.config = { ...(route.config ?? {}), access: 'public' } as typeof route.config;
