@@ -1,4 +1,4 @@
-import { type DestinationStream, type Logger, pino } from 'pino';
+import { type DestinationStream, type Logger, pino, stdSerializers } from 'pino';
 
 export type { Logger };
 
@@ -34,7 +34,37 @@ export function createLogger(options: {
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      serializers: { err: serializeError },
     },
     options.destination,
   );
+}
+
+/**
+ * Drizzle puts every query parameter (password hashes, token hashes, codes) into a failed query's
+ * message and `params`. Keep the SQL and the database's own error; drop the values.
+ */
+export function serializeError(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  const query = (error as { query?: unknown }).query;
+  if (typeof query !== 'string') return stdSerializers.err(error);
+  const cause = (error as { cause?: unknown }).cause;
+  const databaseError =
+    cause instanceof Error
+      ? {
+          message: cause.message,
+          code: (cause as { code?: unknown }).code,
+          detail: (cause as { detail?: unknown }).detail,
+        }
+      : undefined;
+  return {
+    type: error.name,
+    message: `Failed query: ${query}`,
+    query,
+    ...(databaseError ? { cause: databaseError } : {}),
+    stack: error.stack
+      ?.split('\n')
+      .filter((line) => !line.startsWith('params:'))
+      .join('\n'),
+  };
 }
