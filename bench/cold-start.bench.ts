@@ -40,6 +40,7 @@ const DEFAULT_ROUNDS = { warmups: 3, pairs: 6 };
 const MAX_EXTRA_PAIRS = 3;
 /** Runs of the phase diagnostic per kind of DATA_DIR (context only, not interleaved). */
 const PHASE_RUNS = 3;
+const MAX_EXTRA_PHASE_RUNS = 2;
 
 type Kind = 'bare' | 'empty' | 'existing';
 const KINDS: readonly Kind[] = ['bare', 'empty', 'existing'];
@@ -91,34 +92,61 @@ async function coldStart(kind: Kind, existingDir: string): Promise<Sample> {
   }
 }
 
-type PhaseRun = { phases: Array<[string, number]>; totalMs: number };
+type PhaseRun = {
+  phases: Array<[string, number]>;
+  totalMs: number;
+  /** Machine-wide busy CPU during the run not used by it or the harness: noise. */
+  otherCores: number;
+};
+type PhasePair = { empty: PhaseRun; existing: PhaseRun };
 
 /** One run of bench/lib/startup-phases.ts: serve()'s steps with a timestamp after each. */
 async function startupPhases(dataDir: string): Promise<PhaseRun> {
   const port = await freePort();
+  const systemBefore = systemCpu();
+  const harnessBefore = process.cpuUsage();
+  const spawnedAt = performance.now();
   const child = start(
     'startup phases',
     process.execPath,
     ['--import', 'tsx', 'bench/lib/startup-phases.ts'],
     { cwd: REPO_ROOT, env: assayEnv(port, dataDir) },
   );
+  const findLine = () =>
+    child
+      .output()
+      .split('\n')
+      .find((text) => text.startsWith('PHASES ') && text.endsWith('}'));
+  const deadline = performance.now() + 60_000;
+  while (findLine() === undefined && !child.hasExited() && performance.now() < deadline) {
+    await sleep(POLL_INTERVAL_MS);
+  }
+  const windowMs = performance.now() - spawnedAt;
+  const busySeconds = systemCpu().busySeconds - systemBefore.busySeconds;
+  const harness = process.cpuUsage(harnessBefore);
   const exit = await waitForExit(child, 60_000);
   await Promise.race([child.closed, sleep(1_000)]);
-  const line = child
-    .output()
-    .split('\n')
-    .find((text) => text.startsWith('PHASES '));
+  const line = findLine();
   if (exit.code !== 0 || line === undefined) {
     throw new Error(
       `startup phase diagnostic failed (${exit.code ?? exit.signal}):\n${child.output()}`,
     );
   }
-  const marks = JSON.parse(line.slice('PHASES '.length)) as Array<[string, number]>;
+  const report = JSON.parse(line.slice('PHASES '.length)) as {
+    marks: Array<[string, number]>;
+    cpuSeconds: number;
+  };
+  const { marks } = report;
   const phases = marks.map(([name, at], index): [string, number] => [
     name,
     at - (index === 0 ? 0 : marks[index - 1]![1]),
   ]);
-  return { phases, totalMs: marks.at(-1)?.[1] ?? Number.NaN };
+  const otherSeconds = busySeconds - report.cpuSeconds - (harness.user + harness.system) / 1e6;
+  return {
+    phases,
+    totalMs: marks.at(-1)?.[1] ?? Number.NaN,
+    otherCores: Math.max(0, (otherSeconds * 1000) / windowMs),
+  };
 }
 
 function phaseTable(empty: readonly PhaseRun[], existing: readonly PhaseRun[]) {
@@ -155,8 +183,7 @@ export const coldStartBenchmark: Benchmark = {
   summary: 'spawn of `node bin/assay.mjs serve` until /health first answers 200, vs bare Fastify',
   async run(context: BenchContext): Promise<Section> {
     const used = rounds(DEFAULT_ROUNDS);
-    const emptyPhases: PhaseRun[] = [];
-    const existingPhases: PhaseRun[] = [];
+    let phaseRun: PairRun<PhasePair>;
     const existingDir = await freshDir('cold-existing');
     let run: PairRun<Round>;
     try {
@@ -183,24 +210,31 @@ export const coldStartBenchmark: Benchmark = {
             ).join(', ')}`,
           ),
       });
-      for (let index = 0; index < PHASE_RUNS; index += 1) {
-        const emptyDir = await freshDir('phases-empty');
-        try {
-          emptyPhases.push(await startupPhases(emptyDir));
-        } finally {
-          await removeDir(emptyDir);
-        }
-        existingPhases.push(await startupPhases(existingDir));
-        context.log(
-          `phase diagnostic ${index + 1}: empty ${emptyPhases.at(-1)!.totalMs.toFixed(0)} ms, existing ${existingPhases.at(-1)!.totalMs.toFixed(0)} ms`,
-        );
-      }
+      phaseRun = await runPairs<PhasePair>({
+        rounds: { warmups: 0, pairs: PHASE_RUNS },
+        protocol: { warmups: 0, pairs: PHASE_RUNS },
+        maxExtra: MAX_EXTRA_PHASE_RUNS,
+        run: async () => {
+          const emptyDir = await freshDir('phases-empty');
+          try {
+            const empty = await startupPhases(emptyDir);
+            return { empty, existing: await startupPhases(existingDir) };
+          } finally {
+            await removeDir(emptyDir);
+          }
+        },
+        noise: (pair) => Math.max(pair.empty.otherCores, pair.existing.otherCores),
+        log: (label, pair) =>
+          context.log(
+            `phase diagnostic ${label.replace('pair', 'run')}: empty ${pair.empty.totalMs.toFixed(0)} ms (other ${pair.empty.otherCores.toFixed(2)} cores), existing ${pair.existing.totalMs.toFixed(0)} ms (other ${pair.existing.otherCores.toFixed(2)} cores)`,
+          ),
+      });
     } finally {
       await removeDir(existingDir);
     }
 
-    const values = (rounds: readonly Round[], kind: Kind, key: keyof Sample) =>
-      rounds.map((round) => round[kind][key]);
+    const values = (pairs: readonly Round[], kind: Kind, key: keyof Sample) =>
+      pairs.map((round) => round[kind][key]);
     const starts = (kind: Kind) => values(run.used, kind, 'startMs');
     const stops = (kind: Kind) => values(run.used, kind, 'stopMs');
     const others = (kind: Kind) => values(run.used, kind, 'otherCores');
@@ -248,10 +282,16 @@ export const coldStartBenchmark: Benchmark = {
         met: '—',
       },
     ];
-    const phases = phaseTable(emptyPhases, existingPhases);
+    const phases = phaseTable(
+      phaseRun.used.map((pair) => pair.empty),
+      phaseRun.used.map((pair) => pair.existing),
+    );
+    const phaseSelection = phaseRun.noisy
+      ? `only ${phaseRun.clean.length} of ${phaseRun.all.length} runs were clean, so all are used: noisy`
+      : `${phaseRun.used.length} clean runs of ${phaseRun.all.length}`;
     const list = (kind: Kind) =>
-      starts(kind)
-        .map((ms) => ms.toFixed(0))
+      run.all
+        .map((round) => `${round[kind].startMs.toFixed(0)}${run.clean.includes(round) ? '' : '*'}`)
         .join(', ');
     const verdict =
       emptyMedian < TARGET_MS && existingMedian < TARGET_MS
@@ -288,7 +328,7 @@ export const coldStartBenchmark: Benchmark = {
       '',
       `Start times of every measured pair (ms; * = set aside as noisy): reference ${list('bare')}; empty ${list('empty')}; with data ${list('existing')}. All pairs, noisy included: empty ${formatRatio(spread(ratios(values(run.all, 'bare', 'startMs'), values(run.all, 'empty', 'startMs'))), 1)} × reference, median ${formatMs(median(values(run.all, 'empty', 'startMs')))}; with data ${formatRatio(spread(ratios(values(run.all, 'bare', 'startMs'), values(run.all, 'existing', 'startMs'))), 1)} ×, median ${formatMs(median(values(run.all, 'existing', 'startMs')))}.`,
       '',
-      `### Where the time goes (context; ${PHASE_RUNS} runs each, medians, after the rounds above)`,
+      `### Where the time goes (context; medians of ${phaseSelection}; after the rounds above)`,
       '',
       '`bench/lib/startup-phases.ts` repeats the steps of `assay serve` in order with a',
       'timestamp after each, in a fresh `node --import tsx` process with the same environment.',

@@ -136,7 +136,7 @@ export const healthBenchmark: Benchmark = {
       run.all
         .map(
           (pair) =>
-            `${(pair.candidate[key] / pair.reference[key]).toFixed(2)}${run.used.includes(pair) ? '' : '*'}`,
+            `${(pair.candidate[key] / pair.reference[key]).toFixed(2)}${run.clean.includes(pair) ? '' : '*'}`,
         )
         .join(', ');
     const pick = (samples: readonly Sample[], key: keyof Sample) =>

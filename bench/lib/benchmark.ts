@@ -44,7 +44,8 @@ export type PairRun<T> = {
   all: T[];
   /** The pairs the results use: the clean ones when there are enough, otherwise all of them. */
   used: T[];
-  clean: number;
+  /** The measured pairs that were clean. */
+  clean: T[];
   /** Too few pairs were clean, so `used` includes noisy ones. */
   noisy: boolean;
 };
@@ -78,7 +79,7 @@ export async function runPairs<T>(options: {
     options.log(`pair ${all.length}${isClean ? '' : ' (noisy)'}`, pair);
   }
   const enough = clean.length >= Math.min(pairs, options.protocol.pairs);
-  return { all, used: enough ? clean : all, clean: clean.length, noisy: !enough };
+  return { all, used: enough ? clean : all, clean, noisy: !enough };
 }
 
 /** How many rounds ran and which ones the results use, for the section text. */
@@ -92,9 +93,9 @@ export function pairsNote<T>(
     used.warmups < protocol.warmups || used.pairs < protocol.pairs
       ? ` **Fewer rounds than the protocol's ${protocol.warmups} warm-ups and ${protocol.pairs} pairs (BENCH_WARMUPS/BENCH_PAIRS override): indicative only.**`
       : '';
-  const discarded = run.all.length - run.clean;
+  const discarded = run.all.length - run.clean.length;
   const selection = run.noisy
-    ? ` **Only ${run.clean} of ${run.all.length} pairs were clean (other processes under ${NOISE_LIMIT_CORES} cores), so the table uses all ${run.all.length}: noisy.**`
+    ? ` **Only ${run.clean.length} of ${run.all.length} pairs were clean (other processes under ${NOISE_LIMIT_CORES} cores), so the table uses all ${run.all.length}: noisy.**`
     : discarded > 0
       ? ` ${discarded} of ${run.all.length} measured pairs were set aside because other processes used ${NOISE_LIMIT_CORES} cores or more of the machine during them (re-run, up to ${maxExtra} extra pairs); the table uses the ${run.used.length} clean pairs.`
       : ` All ${run.all.length} measured pairs were clean (other processes under ${NOISE_LIMIT_CORES} cores).`;

@@ -1,9 +1,9 @@
 /**
  * Diagnostic child for the cold-start benchmark: repeats the steps of `assay serve` (src/cli.ts
  * and src/main.ts) in the same order, with a timestamp after each, and prints them as one JSON
- * line prefixed with PHASES. Run as `node --import tsx bench/lib/startup-phases.ts` with the
- * environment the server gets. Only dynamic imports, so the first mark is taken before any of
- * Assay's modules load.
+ * line prefixed with PHASES, together with the CPU the process has used. Run as
+ * `node --import tsx bench/lib/startup-phases.ts` with the environment the server gets. Only
+ * dynamic imports, so the first mark is taken before any of Assay's modules load.
  */
 const marks: Array<[string, number]> = [];
 const mark = (phase: string) => marks.push([phase, performance.now()]);
@@ -21,6 +21,7 @@ const { createDeps } = await import('../../src/deps.ts');
 const { buildApp } = await import('../../src/app.ts');
 const { startWorkerRole } = await import('../../src/worker.ts');
 const { get } = await import('./net.ts');
+const { processCpuSeconds } = await import('./cpu.ts');
 mark('load modules (tsx transpile or cache)');
 
 const parsed = parseConfig(process.env);
@@ -47,7 +48,10 @@ const health = await get(config.http.port, '/health');
 if (health.status !== 200) throw new Error(`/health answered ${health.status}: ${health.body}`);
 mark('first GET /health (dependency probes)');
 
-process.stdout.write(`PHASES ${JSON.stringify(marks)}\n`);
+// CPU up to here, with waited-for children (the template copy's cp, the sandbox probe's bwrap),
+// so the harness can tell how much of the machine other processes took meanwhile.
+const cpuSeconds = processCpuSeconds(process.pid);
+process.stdout.write(`PHASES ${JSON.stringify({ marks, cpuSeconds })}\n`);
 await app.close();
 await workers.close(config.shutdownTimeoutMs);
 await deps.close();
