@@ -26,13 +26,22 @@ CREATE TABLE "otp_codes" (
 	"failed_attempts" integer DEFAULT 0 NOT NULL,
 	"created_at" timestamp with time zone NOT NULL,
 	"expires_at" timestamp with time zone NOT NULL,
-	"consumed_at" timestamp with time zone
+	"consumed_at" timestamp with time zone,
+	"pending_password_hash" text,
+	"pending_name" text
 );
 --> statement-breakpoint
 CREATE TABLE "otp_recent_codes" (
 	"fingerprint" text PRIMARY KEY NOT NULL,
 	"issued_at" timestamp with time zone NOT NULL,
 	"seq" integer GENERATED ALWAYS AS IDENTITY (sequence name "otp_recent_codes_seq_seq" INCREMENT BY 1 MINVALUE 1 MAXVALUE 2147483647 START WITH 1 CACHE 1)
+);
+--> statement-breakpoint
+CREATE TABLE "refresh_families" (
+	"id" text PRIMARY KEY NOT NULL,
+	"user_id" text NOT NULL,
+	"created_at" timestamp with time zone NOT NULL,
+	"revoked_at" timestamp with time zone
 );
 --> statement-breakpoint
 CREATE TABLE "refresh_tokens" (
@@ -68,6 +77,7 @@ CREATE INDEX "audit_log_action_idx" ON "audit_log" USING btree ("action","at");-
 CREATE INDEX "auth_email_events_email_idx" ON "auth_email_events" USING btree ("email","created_at");--> statement-breakpoint
 CREATE INDEX "otp_codes_email_idx" ON "otp_codes" USING btree ("email","purpose","created_at");--> statement-breakpoint
 CREATE UNIQUE INDEX "otp_recent_codes_seq_idx" ON "otp_recent_codes" USING btree ("seq");--> statement-breakpoint
+CREATE INDEX "refresh_families_user_idx" ON "refresh_families" USING btree ("user_id") WHERE "refresh_families"."revoked_at" is null;--> statement-breakpoint
 CREATE UNIQUE INDEX "refresh_tokens_hash_idx" ON "refresh_tokens" USING btree ("token_hash");--> statement-breakpoint
 CREATE INDEX "refresh_tokens_family_idx" ON "refresh_tokens" USING btree ("family_id");--> statement-breakpoint
 CREATE INDEX "refresh_tokens_user_idx" ON "refresh_tokens" USING btree ("user_id") WHERE "refresh_tokens"."revoked_at" is null;--> statement-breakpoint

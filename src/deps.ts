@@ -26,7 +26,7 @@ import {
   createRedisRateLimiter,
   type RateLimiter,
 } from './platform/ratelimit/limiter.ts';
-import { createRedisFactory, type RedisFactory } from './platform/redis/redis.ts';
+import { createRedisFactory, type RedisFactory, withTimeout } from './platform/redis/redis.ts';
 import { createLocalStorage } from './platform/storage/storage.ts';
 
 export type DepsOverrides = {
@@ -109,12 +109,11 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     logger: logger.child({ component: 'users' }),
     clock,
     // Other processes cache auth state too: tell them to drop it (role changes apply at once).
-    onChange: (change) => {
+    onChange: async (change) => {
       if (change.action === 'disabled' || change.action === 'deleted') {
-        // Refresh tokens are auth's; end them so re-enabling does not revive old sign-ins.
-        revokeSessions?.(change.userId).catch((error: unknown) =>
-          logger.warn({ err: error, userId: change.userId }, 'could not revoke sessions'),
-        );
+        // Refresh tokens are auth's; end them before the change is reported done, so
+        // re-enabling the account later does not revive old sign-ins.
+        await revokeSessions?.(change.userId);
       }
       events
         .publish('users.changed', { userId: change.userId })
@@ -182,6 +181,10 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     auth,
     /** Closes in reverse order of need: broker and bus first, the database last. */
     async close() {
+      // Mail still being sent for answered requests: give it the shutdown bound, then move on.
+      await withTimeout(auth.idle(), config.shutdownTimeoutMs, 'pending auth mail').catch(
+        (error: unknown) => logger.warn({ err: error }, 'stopped before all auth mail was sent'),
+      );
       await events
         .close()
         .catch((error: unknown) => logger.warn({ err: error }, 'event bus close failed'));

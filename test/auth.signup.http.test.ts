@@ -253,4 +253,49 @@ describe('sign-up by emailed code', () => {
     });
     expect(notJson.statusCode).toBe(415);
   });
+
+  it('never lets a second sign-up change a waiting account: only the code of a request applies its password', async () => {
+    t = await createTestApp();
+    await register('victim@example.com', { password: 'victims-own-passphrase-1' });
+    const victimCode = await latestCode(t, 'victim@example.com');
+    await register('victim@example.com', { name: 'Mallory', password: 'mallorys-passphrase-2' });
+    const mails = await mailbox(t);
+    expect(mails.at(-1)?.text).toContain('Mallory');
+    // Re-registering changed nothing yet: the account still waits, with no usable password.
+    const attacker = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { email: 'victim@example.com', password: 'mallorys-passphrase-2' },
+    });
+    expect(attacker.json().code).not.toBe(undefined);
+    expect(attacker.statusCode).not.toBe(200);
+    // The older code was replaced by the newer request's code.
+    expect((await verify('victim@example.com', victimCode)).statusCode).toBe(400);
+  });
+
+  it('counts parallel requests against the hourly limit exactly', async () => {
+    t = await createTestApp();
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        t.app.inject({
+          method: 'POST',
+          url: '/api/v1/auth/resend-otp',
+          payload: { email: 'flood@example.com' },
+        }),
+      ),
+    );
+    expect(results.filter((result) => result.statusCode === 202)).toHaveLength(3);
+    expect(results.filter((result) => result.statusCode === 429)).toHaveLength(7);
+  });
+
+  it('answers wrong codes the same whether or not the address has an account', async () => {
+    t = await createTestApp();
+    await register('real@example.com');
+    await mailbox(t);
+    const real = await verify('real@example.com', 'ZZZZZZ');
+    const ghost = await verify('ghost@example.com', 'ZZZZZZ');
+    expect(real.statusCode).toBe(ghost.statusCode);
+    expect(real.json().detail).toBe(ghost.json().detail);
+    expect(real.json().code).toBe(ghost.json().code);
+  });
 });

@@ -286,6 +286,7 @@ describe('tokens and sessions', () => {
       url: '/api/v1/auth/register',
       payload: { name: 'U', email: 'unverified@example.com', password: STRONG_PASSWORD },
     });
+    await t.deps.auth.idle();
     const pending = await t.app.inject({
       method: 'POST',
       url: '/api/v1/auth/login',

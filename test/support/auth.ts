@@ -8,6 +8,8 @@ export const STRONG_PASSWORD = 'violet-harbour-7-lanterns';
 
 /** Every mail the files transport wrote, parsed, oldest first. */
 export async function mailbox(t: TestApp) {
+  // Codes and notices are mailed after the response; wait for that work to finish.
+  await t.deps.auth.idle();
   const dir = join(t.dataDir, 'mail');
   const names = (await readdir(dir).catch(() => [] as string[]))
     .filter((name) => name.endsWith('.eml'))

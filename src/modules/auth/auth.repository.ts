@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { and, desc, eq, gt, isNull, lt, sql } from 'drizzle-orm';
-import type { Database, Executor } from '../../platform/db/database.ts';
-import { authEmailEvents, otpCodes, refreshTokens, sseTickets } from './auth.tables.ts';
+import type { Database, Executor, Transaction } from '../../platform/db/database.ts';
+import {
+  authEmailEvents,
+  otpCodes,
+  refreshFamilies,
+  refreshTokens,
+  sseTickets,
+} from './auth.tables.ts';
 import { OTP_MAX_FAILED_ATTEMPTS } from './otp.models.ts';
 
 export type OtpPurpose = 'verify' | 'reset';
@@ -15,8 +21,48 @@ export function createAuthRepository(db: Database) {
       codeHash: string;
       createdAt: Date;
       expiresAt: Date;
+      pendingPasswordHash?: string | null;
+      pendingName?: string | null;
     }) {
       await db.insert(otpCodes).values({ id: randomUUID(), ...code });
+    },
+
+    /**
+     * Reserves one email send for this address if fewer than `limit` went out in the window.
+     * An advisory lock per address makes count-then-insert atomic, so parallel requests cannot
+     * all slip under the limit.
+     */
+    async reserveEmailSend(input: {
+      email: string;
+      kind: string;
+      at: Date;
+      windowMs: number;
+      decide: (sentAt: Date[]) => { allowed: true } | { allowed: false; retryAfterSeconds: number };
+    }) {
+      return db.transaction(async (tx) => {
+        await tx.execute(
+          sql`select pg_advisory_xact_lock(hashtext(${`assay-mail:${input.email}`}))`,
+        );
+        const rows = await tx
+          .select({ createdAt: authEmailEvents.createdAt })
+          .from(authEmailEvents)
+          .where(
+            and(
+              eq(authEmailEvents.email, input.email),
+              gt(authEmailEvents.createdAt, new Date(input.at.getTime() - input.windowMs)),
+            ),
+          );
+        const decision = input.decide(rows.map((row) => row.createdAt));
+        if (decision.allowed) {
+          await tx.insert(authEmailEvents).values({
+            id: randomUUID(),
+            email: input.email,
+            kind: input.kind,
+            createdAt: input.at,
+          });
+        }
+        return decision;
+      });
     },
 
     /** The newest code sent for this email and purpose: the only one that can be used. */
@@ -62,16 +108,11 @@ export function createAuthRepository(db: Database) {
       return rows.length === 1;
     },
 
-    async recordEmailSent(email: string, kind: string, at: Date) {
-      await db.insert(authEmailEvents).values({ id: randomUUID(), email, kind, createdAt: at });
-    },
-
-    async emailsSentSince(email: string, since: Date): Promise<Date[]> {
-      const rows = await db
-        .select({ createdAt: authEmailEvents.createdAt })
-        .from(authEmailEvents)
-        .where(and(eq(authEmailEvents.email, email), gt(authEmailEvents.createdAt, since)));
-      return rows.map((row) => row.createdAt);
+    async insertFamily(
+      executor: Executor,
+      family: { id: string; userId: string; createdAt: Date },
+    ) {
+      await executor.insert(refreshFamilies).values(family);
     },
 
     async insertRefreshToken(
@@ -87,62 +128,85 @@ export function createAuthRepository(db: Database) {
       await executor.insert(refreshTokens).values({ id: randomUUID(), ...token });
     },
 
-    /** Marks a live token used and returns it; nothing when it was used, revoked or expired already. */
-    async useRefreshToken(
-      executor: Executor,
+    /**
+     * Locks a presented token and its family for the rest of the transaction and says what it is.
+     * Everything that revokes takes the family lock too, so a revocation and a rotation cannot
+     * interleave.
+     */
+    async lockForRotation(
+      tx: Transaction,
       tokenHash: string,
-      at: Date,
-    ): Promise<RefreshTokenRow | undefined> {
-      const [row] = await executor
-        .update(refreshTokens)
-        .set({ usedAt: at })
+    ): Promise<{ token: RefreshTokenRow; familyRevoked: boolean } | undefined> {
+      const [token] = await tx
+        .select()
+        .from(refreshTokens)
+        .where(eq(refreshTokens.tokenHash, tokenHash))
+        .for('update');
+      if (!token) return undefined;
+      const [family] = await tx
+        .select({ revokedAt: refreshFamilies.revokedAt })
+        .from(refreshFamilies)
+        .where(eq(refreshFamilies.id, token.familyId))
+        .for('update');
+      return { token, familyRevoked: !family || family.revokedAt !== null };
+    },
+
+    async markUsed(tx: Transaction, tokenId: string, at: Date) {
+      await tx.update(refreshTokens).set({ usedAt: at }).where(eq(refreshTokens.id, tokenId));
+    },
+
+    async findRefreshTokenOwner(tokenHash: string): Promise<string | undefined> {
+      const [row] = await db
+        .select({ userId: refreshTokens.userId })
+        .from(refreshTokens)
+        .where(eq(refreshTokens.tokenHash, tokenHash));
+      return row?.userId;
+    },
+
+    /** A token that could still be exchanged right now (unused, unexpired, family live). */
+    async findLiveRefreshToken(tokenHash: string, at: Date): Promise<RefreshTokenRow | undefined> {
+      const [row] = await db
+        .select({ token: refreshTokens })
+        .from(refreshTokens)
+        .innerJoin(refreshFamilies, eq(refreshFamilies.id, refreshTokens.familyId))
         .where(
           and(
             eq(refreshTokens.tokenHash, tokenHash),
             isNull(refreshTokens.usedAt),
             isNull(refreshTokens.revokedAt),
             gt(refreshTokens.expiresAt, at),
+            isNull(refreshFamilies.revokedAt),
           ),
-        )
-        .returning();
-      return row;
+        );
+      return row?.token;
     },
 
-    async findRefreshToken(tokenHash: string): Promise<RefreshTokenRow | undefined> {
-      const [row] = await db
-        .select()
-        .from(refreshTokens)
-        .where(eq(refreshTokens.tokenHash, tokenHash));
-      return row;
-    },
-
-    async revokeFamily(familyId: string, at: Date): Promise<number> {
-      const rows = await db
-        .update(refreshTokens)
+    async revokeFamily(executor: Executor, familyId: string, at: Date): Promise<void> {
+      await executor
+        .update(refreshFamilies)
         .set({ revokedAt: at })
-        .where(and(eq(refreshTokens.familyId, familyId), isNull(refreshTokens.revokedAt)))
-        .returning({ id: refreshTokens.id });
-      return rows.length;
+        .where(and(eq(refreshFamilies.id, familyId), isNull(refreshFamilies.revokedAt)));
     },
 
+    /** Ends every sign-in of a user (but one, when given). */
     async revokeAllForUser(
       userId: string,
       at: Date,
       options: { exceptFamilyId?: string } = {},
     ): Promise<number> {
       const rows = await db
-        .update(refreshTokens)
+        .update(refreshFamilies)
         .set({ revokedAt: at })
         .where(
           and(
-            eq(refreshTokens.userId, userId),
-            isNull(refreshTokens.revokedAt),
+            eq(refreshFamilies.userId, userId),
+            isNull(refreshFamilies.revokedAt),
             ...(options.exceptFamilyId
-              ? [sql`${refreshTokens.familyId} <> ${options.exceptFamilyId}`]
+              ? [sql`${refreshFamilies.id} <> ${options.exceptFamilyId}`]
               : []),
           ),
         )
-        .returning({ id: refreshTokens.id });
+        .returning({ id: refreshFamilies.id });
       return rows.length;
     },
 

@@ -16,7 +16,6 @@ import {
   accountNotVerified,
   invalidCredentials,
   invalidRefreshToken,
-  mailUnavailable,
   otpExpired,
   otpInvalid,
   otpLocked,
@@ -46,6 +45,10 @@ import { passwordProblem } from './password-policy.ts';
 
 const SSE_TICKET_TTL_MS = 60_000;
 const OTP_DRAWS = 20;
+const CODE_SENT = 'Check your email for a verification code.';
+const RESEND_SENT = 'If this address is waiting for verification, a new code is on its way.';
+const RESET_SENT = 'If an account uses this address, a reset code is on its way.';
+const WRONG_CODE = 'The code is wrong or no longer valid.';
 
 export type Session = {
   user: PublicUser;
@@ -55,7 +58,7 @@ export type Session = {
   expiresIn: number;
 };
 
-/** Verified with every login of an unknown email, so "no such user" takes as long as "wrong password". */
+/** Verified for unknown accounts, so "no such account" costs as long as "wrong password". */
 let dummyHash: Promise<string> | undefined;
 const timingDummy = () => {
   dummyHash ??= hashPassword('not-a-real-password-just-for-timing');
@@ -74,11 +77,14 @@ export function createAuthService(deps: {
   accessTokens: AccessTokens;
   clock: Clock;
   logger: Logger;
-  /** Sign-in attempts per minute, per client IP and per email. */
+  /** Sign-in attempts per minute, per client IP and per email (also current-password checks per user). */
   loginPerMinute: number;
 }) {
   const now = () => deps.clock.now();
   const loginLimit = { limit: deps.loginPerMinute, windowMs: 60_000 };
+  const audit = deps.audit.record;
+  const background = new Set<Promise<void>>();
+  const queued = new Map<string, Promise<void>>();
 
   const checkPassword = (
     password: string,
@@ -89,57 +95,94 @@ export function createAuthService(deps: {
     if (problem) throw weakPassword(path, problem);
   };
 
-  /** At most 3 codes or notices per email per rolling hour, whatever kind they are. */
-  const reserveEmailSend = async (email: string) => {
+  const limit = async (key: string, detail: string) => {
+    const decision = await deps.limiter.hit(key, loginLimit);
+    if (!decision.allowed) throw rateLimited(decision.retryAfterSeconds, detail);
+  };
+
+  /**
+   * At most 3 emails per address per rolling hour, whatever kind and whether or not an account
+   * exists, reserved atomically before any other work.
+   */
+  const reserveEmailSend = async (email: string, kind: string) => {
     const at = now();
-    const sentAt = await deps.repository.emailsSentSince(
+    const decision = await deps.repository.reserveEmailSend({
       email,
-      new Date(at.getTime() - OTP_SEND_WINDOW_MS),
-    );
-    const allowance = sendAllowance({ sentAt, now: at });
-    if (!allowance.allowed) {
+      kind,
+      at,
+      windowMs: OTP_SEND_WINDOW_MS,
+      decide: (sentAt) => sendAllowance({ sentAt, now: at }),
+    });
+    if (!decision.allowed) {
       throw rateLimited(
-        allowance.retryAfterSeconds,
+        decision.retryAfterSeconds,
         'At most 3 codes are sent to one email address per hour.',
       );
     }
     return at;
   };
 
-  const sendMail = async (to: string, subject: string, body: ReturnType<typeof renderMail>) => {
-    try {
-      await deps.mailer.send({ to, subject, ...body });
-    } catch (error) {
-      deps.logger.error({ err: error }, 'auth email could not be sent');
-      throw mailUnavailable();
-    }
+  /**
+   * The requests that must not reveal whether an account exists answer as soon as the send is
+   * reserved; the slow, branch-dependent part (hashing, mailing) runs after the response. A
+   * mail failure is logged; the user asks again.
+   */
+  const afterResponse = (
+    email: string,
+    what: string,
+    context: RequestContext,
+    work: () => Promise<void>,
+  ) => {
+    // Work for one address runs in order: a resend right after a sign-up sees its account.
+    const previous = queued.get(email) ?? Promise.resolve();
+    const task: Promise<void> = previous
+      .then(work)
+      .catch((error: unknown) =>
+        deps.logger.error(
+          { err: error, requestId: context.requestId, what },
+          'auth background task failed',
+        ),
+      )
+      .finally(() => {
+        background.delete(task);
+        if (queued.get(email) === task) queued.delete(email);
+      });
+    background.add(task);
+    queued.set(email, task);
   };
 
   /** Draws a code that repeats none of the recent ones, stores its hash and mails it. */
-  const issueCode = async (email: string, purpose: OtpPurpose, name: string) => {
-    const at = await reserveEmailSend(email);
+  const issueCode = async (
+    email: string,
+    purpose: OtpPurpose,
+    at: Date,
+    mail: { name: string; pendingPasswordHash?: string | null; pendingName?: string | null },
+  ) => {
     let code: string | undefined;
     for (let draw = 0; draw < OTP_DRAWS && code === undefined; draw++) {
       const candidate = generateOtp();
       if (await deps.otpHistory.claim(candidate, at)) code = candidate;
     }
     if (code === undefined) throw new Error('could not draw a fresh one-time code');
-    const expiresAt = new Date(at.getTime() + OTP_TTL_MS);
     await deps.repository.insertCode({
       email,
       purpose,
       codeHash: await hashPassword(code),
       createdAt: at,
-      expiresAt,
+      expiresAt: new Date(at.getTime() + OTP_TTL_MS),
+      pendingPasswordHash: mail.pendingPasswordHash ?? null,
+      pendingName: mail.pendingName ?? null,
     });
-    await deps.repository.recordEmailSent(email, `otp.${purpose}`, at);
     const body =
       purpose === 'verify'
         ? renderMail({
             title: 'Confirm your email',
             paragraphs: [
-              `Hello ${name}, enter this code in Assay to finish signing up:`,
-              'It works for 5 minutes.',
+              `Hello ${mail.name}, enter this code in Assay to finish signing up:`,
+              'It works for 5 minutes, and replaces any code sent before.',
+              // Whoever signs up with an address sets the password its code activates, so say
+              // whose request this is: the mailbox owner should only use a code they asked for.
+              `Only use it if you just asked to join Assay as "${mail.name}". If you did not, ignore this email: nothing happens without the code.`,
             ],
             code,
           })
@@ -151,30 +194,32 @@ export function createAuthService(deps: {
             ],
             code,
           });
-    await sendMail(
-      email,
-      purpose === 'verify' ? 'Your Assay sign-up code' : 'Your Assay password reset code',
-      body,
-    );
-    return { expiresAt };
+    await deps.mailer.send({
+      to: email,
+      subject: purpose === 'verify' ? 'Your Assay sign-up code' : 'Your Assay password reset code',
+      ...body,
+    });
   };
 
-  /** A notice instead of a code, for requests that must look the same as the success path. */
-  const sendNotice = async (email: string, subject: string, paragraphs: string[]) => {
-    const at = await reserveEmailSend(email);
-    await deps.repository.recordEmailSent(email, 'notice', at);
-    await sendMail(email, subject, renderMail({ title: subject, paragraphs }));
-    return { expiresAt: new Date(at.getTime() + OTP_TTL_MS) };
-  };
-
-  /** Checks a code for email + purpose; wrong tries count toward the lock. Returns the row id. */
-  const checkCode = async (email: string, purpose: OtpPurpose, input: string): Promise<string> => {
-    const code = await deps.repository.latestCode(email, purpose);
-    if (!code) throw otpInvalid('No code was sent to this address, or it was already used.');
+  /**
+   * Checks a code for email + purpose; wrong tries count toward the lock. "No such account", "no
+   * code" and "wrong code" look the same, and cost the same.
+   */
+  const checkCode = async (
+    email: string,
+    purpose: OtpPurpose,
+    input: string,
+    accountOk: boolean,
+  ) => {
+    const code = accountOk ? await deps.repository.latestCode(email, purpose) : undefined;
+    if (!code) {
+      await verifyPassword(await timingDummy(), input);
+      throw otpInvalid(WRONG_CODE);
+    }
     const reason = otpUnusableReason(code, now());
-    if (reason === 'locked') throw otpLocked('Ask for a new code.');
+    if (reason === 'locked') throw otpLocked('Too many wrong codes. Ask for a new one.');
     if (reason === 'expired') throw otpExpired('Ask for a new code.');
-    if (reason === 'consumed') throw otpInvalid('This code was already used.');
+    if (reason === 'consumed') throw otpInvalid(WRONG_CODE);
     const normalized = normalizeOtp(input);
     // argon2's verify compares in constant time; a malformed code still costs a try.
     const matches = normalized !== undefined && (await verifyPassword(code.codeHash, normalized));
@@ -182,24 +227,42 @@ export function createAuthService(deps: {
       const failed = await deps.repository.recordFailedAttempt(code.id);
       if (failed === undefined || failed >= OTP_MAX_FAILED_ATTEMPTS)
         throw otpLocked('Too many wrong codes. Ask for a new one.');
-      throw otpInvalid(`The code is wrong. ${OTP_MAX_FAILED_ATTEMPTS - failed} tries left.`);
+      throw otpInvalid(WRONG_CODE);
     }
-    return code.id;
+    return code;
   };
 
-  const startSession = async (
-    state: AuthState,
-    familyId: string = randomUUID(),
-  ): Promise<Session> => {
+  const startSession = async (state: AuthState, existingFamilyId?: string): Promise<Session> => {
     const at = now();
+    const familyId = existingFamilyId ?? randomUUID();
     const refreshToken = newOpaqueToken();
-    await deps.repository.insertRefreshToken(deps.db, {
+    const tokenRow = {
       userId: state.userId,
       familyId,
       tokenHash: hashOpaqueToken(refreshToken),
       createdAt: at,
       expiresAt: new Date(at.getTime() + REFRESH_TOKEN_TTL_MS),
-    });
+    };
+    if (!existingFamilyId) {
+      await deps.db.transaction(async (tx) => {
+        await deps.repository.insertFamily(tx, {
+          id: familyId,
+          userId: state.userId,
+          createdAt: at,
+        });
+        await deps.repository.insertRefreshToken(tx, tokenRow);
+      });
+    } else {
+      await deps.repository.insertRefreshToken(deps.db, tokenRow);
+    }
+    return sessionFor(state, familyId, refreshToken);
+  };
+
+  const sessionFor = async (
+    state: AuthState,
+    familyId: string,
+    refreshToken: string,
+  ): Promise<Session> => {
     const access = await deps.accessTokens.sign({
       userId: state.userId,
       role: state.role,
@@ -215,7 +278,13 @@ export function createAuthService(deps: {
     };
   };
 
-  const audit = deps.audit.record;
+  /** The caller's password, checked with the sign-in limit per user so a stolen token cannot guess it. */
+  const confirmPassword = async (userId: string, password: string) => {
+    await limit(`password-check:${userId}`, 'Too many password attempts; wait a minute.');
+    const state = await deps.users.authState(userId);
+    if (!state || !(await verifyPassword(state.passwordHash, password))) throw passwordIncorrect();
+    return state;
+  };
 
   return {
     async register(
@@ -224,57 +293,64 @@ export function createAuthService(deps: {
     ) {
       const email = normalizeEmail(input.email);
       checkPassword(input.password, 'body.password', { email, name: input.name });
-      const existing = await deps.users.credentialsByEmail(email);
-      if (existing && existing.status !== 'pending') {
-        // Same answer as a new sign-up; the owner learns of the attempt by email.
-        const { expiresAt } = await sendNotice(email, 'Someone tried to sign up with your email', [
-          'Someone tried to create an Assay account with this email address, which already has one.',
-          'If it was you, sign in or reset your password. Otherwise you can ignore this email.',
-        ]);
+      const at = await reserveEmailSend(email, 'register');
+      afterResponse(email, 'register', context, async () => {
+        const existing = await deps.users.credentialsByEmail(email);
+        if (existing && existing.status !== 'pending') {
+          // The owner learns of the attempt; the caller cannot tell this from a new sign-up.
+          await deps.mailer.send({
+            to: email,
+            subject: 'Someone tried to sign up with your email',
+            ...renderMail({
+              title: 'Someone tried to sign up with your email',
+              paragraphs: [
+                'Someone tried to create an Assay account with this email address, which already has one.',
+                'If it was you, sign in or reset your password. Otherwise you can ignore this email.',
+              ],
+            }),
+          });
+          await audit({
+            action: 'auth.register',
+            target: { type: 'user', id: existing.userId },
+            context,
+            details: { existing: true },
+          });
+          return;
+        }
+        const passwordHash = await hashPassword(input.password);
+        // A waiting account keeps its password: the new one only applies if this code is used.
+        const user =
+          existing ?? (await deps.users.createPending({ email, name: input.name, passwordHash }));
+        await issueCode(email, 'verify', at, {
+          name: input.name,
+          pendingPasswordHash: passwordHash,
+          pendingName: input.name.trim(),
+        });
         await audit({
           action: 'auth.register',
-          target: { type: 'user', id: existing.userId },
+          actor: { id: user.userId, email },
+          target: { type: 'user', id: user.userId },
           context,
-          details: { existing: true },
         });
-        return { message: 'Check your email for a verification code.', expiresAt };
-      }
-      const user = await deps.users.upsertPending({
-        name: input.name,
-        email,
-        password: input.password,
       });
-      const { expiresAt } = await issueCode(email, 'verify', user.name);
-      await audit({
-        action: 'auth.register',
-        actor: { id: user.id, email },
-        target: { type: 'user', id: user.id },
-        context,
-      });
-      return { message: 'Check your email for a verification code.', expiresAt };
+      return { message: CODE_SENT, expiresAt: new Date(at.getTime() + OTP_TTL_MS) };
     },
 
     async resendOtp(input: { email: string }, context: RequestContext) {
       const email = normalizeEmail(input.email);
-      const existing = await deps.users.credentialsByEmail(email);
-      if (existing?.status === 'pending') {
-        const { expiresAt } = await issueCode(email, 'verify', existing.name);
-        deps.logger.debug(
-          { userId: existing.userId, requestId: context.requestId },
-          'verification code re-sent',
-        );
-        return {
-          message: 'If this address is waiting for verification, a new code is on its way.',
-          expiresAt,
-        };
-      }
-      // Unknown or already verified: answer the same, send nothing, still count toward the limit.
-      const at = await reserveEmailSend(email);
-      await deps.repository.recordEmailSent(email, 'resend.noop', at);
-      return {
-        message: 'If this address is waiting for verification, a new code is on its way.',
-        expiresAt: new Date(at.getTime() + OTP_TTL_MS),
-      };
+      const at = await reserveEmailSend(email, 'resend');
+      afterResponse(email, 'resend-otp', context, async () => {
+        const existing = await deps.users.credentialsByEmail(email);
+        if (existing?.status !== 'pending') return;
+        // Carry forward the password and name of the last sign-up request.
+        const last = await deps.repository.latestCode(email, 'verify');
+        await issueCode(email, 'verify', at, {
+          name: last?.pendingName ?? existing.name,
+          pendingPasswordHash: last?.pendingPasswordHash ?? null,
+          pendingName: last?.pendingName ?? null,
+        });
+      });
+      return { message: RESEND_SENT, expiresAt: new Date(at.getTime() + OTP_TTL_MS) };
     },
 
     async verifyOtp(
@@ -283,15 +359,15 @@ export function createAuthService(deps: {
     ): Promise<Session> {
       const email = normalizeEmail(input.email);
       const pending = await deps.users.credentialsByEmail(email);
-      if (pending?.status !== 'pending') throw otpInvalid('No code is waiting for this address.');
-      const codeId = await checkCode(email, 'verify', input.otp);
-      const consumed = await deps.db.transaction(async (tx) => {
-        if (!(await deps.repository.consumeCode(tx, codeId, now()))) return false;
-        await deps.credits.grantSignup(pending.userId, tx);
-        return true;
+      const code = await checkCode(email, 'verify', input.otp, pending?.status === 'pending');
+      if (!pending || !(await deps.repository.consumeCode(deps.db, code.id, now())))
+        throw otpInvalid(WRONG_CODE);
+      const activated = await deps.users.activatePending(pending.userId, {
+        ...(code.pendingPasswordHash ? { passwordHash: code.pendingPasswordHash } : {}),
+        ...(code.pendingName ? { name: code.pendingName } : {}),
       });
-      if (!consumed) throw otpInvalid('This code was already used.');
-      await deps.users.activate(pending.userId);
+      if (!activated) throw otpInvalid(WRONG_CODE);
+      await deps.credits.grantSignup(pending.userId);
       await audit({
         action: 'auth.verify',
         actor: { id: pending.userId, email },
@@ -299,7 +375,7 @@ export function createAuthService(deps: {
         context,
       });
       const state = await deps.users.authState(pending.userId);
-      if (!state) throw otpInvalid();
+      if (!state) throw otpInvalid(WRONG_CODE);
       return startSession(state);
     },
 
@@ -308,14 +384,11 @@ export function createAuthService(deps: {
       context: RequestContext,
     ): Promise<Session> {
       const email = normalizeEmail(input.email);
-      for (const key of [`login:ip:${context.ip ?? 'unknown'}`, `login:email:${email}`]) {
-        const decision = await deps.limiter.hit(key, loginLimit);
-        if (!decision.allowed)
-          throw rateLimited(
-            decision.retryAfterSeconds,
-            'Too many sign-in attempts; wait a minute.',
-          );
-      }
+      await limit(
+        `login:ip:${context.ip ?? 'unknown'}`,
+        'Too many sign-in attempts; wait a minute.',
+      );
+      await limit(`login:email:${email}`, 'Too many sign-in attempts; wait a minute.');
       const state =
         (await deps.users.credentialsByEmail(email)) ??
         (await deps.users.deletedCredentialsByEmail(email));
@@ -353,32 +426,64 @@ export function createAuthService(deps: {
       return startSession(state);
     },
 
-    /** One refresh token, once. A second use revokes the whole family: owner and thief both sign in again. */
+    /**
+     * One refresh token, once. A second use revokes the whole family: owner and thief both sign
+     * in again. The token and its family are locked while the next token is minted, so a
+     * concurrent logout or revocation either comes first (and this fails) or ends the new token too.
+     */
     async refresh(refreshToken: string, context: RequestContext): Promise<Session> {
-      const tokenHash = hashOpaqueToken(refreshToken);
       const at = now();
-      const used = await deps.repository.useRefreshToken(deps.db, tokenHash, at);
-      if (!used) {
-        const known = await deps.repository.findRefreshToken(tokenHash);
-        if (known?.usedAt && !known.revokedAt) {
-          const revoked = await deps.repository.revokeFamily(known.familyId, at);
+      const tokenHash = hashOpaqueToken(refreshToken);
+      // Read the owner before the transaction: inside it only the transaction's own connection
+      // may be used (PGlite has exactly one).
+      const owner = await deps.repository.findRefreshTokenOwner(tokenHash);
+      const ownerState = owner ? await deps.users.authState(owner) : undefined;
+      const outcome = await deps.db.transaction(async (tx) => {
+        const locked = await deps.repository.lockForRotation(tx, tokenHash);
+        if (!locked) return { kind: 'unknown' as const };
+        const { token, familyRevoked } = locked;
+        if (familyRevoked)
+          return { kind: token.usedAt ? ('reused' as const) : ('revoked' as const), token };
+        if (token.usedAt) {
+          await deps.repository.revokeFamily(tx, token.familyId, at);
+          return { kind: 'theft' as const, token };
+        }
+        if (token.revokedAt || token.expiresAt.getTime() <= at.getTime())
+          return { kind: 'revoked' as const, token };
+        const state = token.userId === owner ? ownerState : undefined;
+        if (!state?.active) {
+          await deps.repository.revokeFamily(tx, token.familyId, at);
+          return { kind: 'inactive' as const, token };
+        }
+        await deps.repository.markUsed(tx, token.id, at);
+        const next = newOpaqueToken();
+        await deps.repository.insertRefreshToken(tx, {
+          userId: token.userId,
+          familyId: token.familyId,
+          tokenHash: hashOpaqueToken(next),
+          createdAt: at,
+          expiresAt: new Date(at.getTime() + REFRESH_TOKEN_TTL_MS),
+        });
+        return { kind: 'ok' as const, token, state, next };
+      });
+      switch (outcome.kind) {
+        case 'ok':
+          return sessionFor(outcome.state, outcome.token.familyId, outcome.next);
+        case 'theft':
           await audit({
             action: 'auth.refresh_reuse_detected',
-            target: { type: 'user', id: known.userId },
+            target: { type: 'user', id: outcome.token.userId },
             context,
-            details: { familyId: known.familyId, revoked },
+            details: { familyId: outcome.token.familyId },
           });
           throw refreshTokenReused();
-        }
-        if (known?.usedAt) throw refreshTokenReused();
-        throw invalidRefreshToken();
+        case 'reused':
+          throw refreshTokenReused();
+        case 'inactive':
+          throw invalidRefreshToken('The account can no longer sign in.');
+        default:
+          throw invalidRefreshToken();
       }
-      const state = await deps.users.authState(used.userId);
-      if (!state?.active) {
-        await deps.repository.revokeFamily(used.familyId, at);
-        throw invalidRefreshToken('The account can no longer sign in.');
-      }
-      return startSession(state, used.familyId);
     },
 
     async logout(userId: string, context: RequestContext) {
@@ -392,11 +497,11 @@ export function createAuthService(deps: {
       });
     },
 
-    /** Logout by refresh token alone (a web client whose access token has expired). */
+    /** Logout by refresh token alone (a web client whose access token expired); only a live token counts. */
     async logoutByRefreshToken(refreshToken: string, context: RequestContext) {
-      const known = await deps.repository.findRefreshToken(hashOpaqueToken(refreshToken));
-      if (!known) throw invalidRefreshToken();
-      await this.logout(known.userId, context);
+      const live = await deps.repository.findLiveRefreshToken(hashOpaqueToken(refreshToken), now());
+      if (!live) throw invalidRefreshToken();
+      await this.logout(live.userId, context);
     },
 
     async me(userId: string) {
@@ -413,42 +518,33 @@ export function createAuthService(deps: {
       input: { currentPassword: string; newPassword: string },
       context: RequestContext,
     ): Promise<void> {
-      const { userId } = caller;
-      const state = await deps.users.authState(userId);
-      if (!state || !(await verifyPassword(state.passwordHash, input.currentPassword)))
-        throw passwordIncorrect();
+      const state = await confirmPassword(caller.userId, input.currentPassword);
       checkPassword(input.newPassword, 'body.newPassword', {
         email: state.email,
         name: state.name,
       });
-      await deps.users.setPassword(userId, input.newPassword);
+      await deps.users.setPassword(caller.userId, await hashPassword(input.newPassword));
       await deps.repository.revokeAllForUser(
-        userId,
+        caller.userId,
         now(),
         caller.sessionId ? { exceptFamilyId: caller.sessionId } : {},
       );
       await audit({
         action: 'auth.password_changed',
-        actor: { id: userId, email: state.email },
-        target: { type: 'user', id: userId },
+        actor: { id: caller.userId, email: state.email },
+        target: { type: 'user', id: caller.userId },
         context,
       });
     },
 
     async forgotPassword(input: { email: string }, context: RequestContext) {
       const email = normalizeEmail(input.email);
-      const state = await deps.users.credentialsByEmail(email);
-      if (state?.active) {
-        await issueCode(email, 'reset', state.name);
-        deps.logger.debug(
-          { userId: state.userId, requestId: context.requestId },
-          'password reset code sent',
-        );
-      } else {
-        const at = await reserveEmailSend(email);
-        await deps.repository.recordEmailSent(email, 'reset.noop', at);
-      }
-      return { message: 'If an account uses this address, a reset code is on its way.' };
+      const at = await reserveEmailSend(email, 'reset');
+      afterResponse(email, 'forgot-password', context, async () => {
+        const state = await deps.users.credentialsByEmail(email);
+        if (state?.active) await issueCode(email, 'reset', at, { name: state.name });
+      });
+      return { message: RESET_SENT };
     },
 
     async resetPassword(
@@ -457,14 +553,12 @@ export function createAuthService(deps: {
     ) {
       const email = normalizeEmail(input.email);
       const state = await deps.users.credentialsByEmail(email);
-      if (!state?.active) throw otpInvalid('No reset code is waiting for this address.');
-      const codeId = await checkCode(email, 'reset', input.otp);
+      const code = await checkCode(email, 'reset', input.otp, state?.active === true);
+      if (!state) throw otpInvalid(WRONG_CODE);
       checkPassword(input.newPassword, 'body.newPassword', { email, name: state.name });
-      const consumed = await deps.db.transaction((tx) =>
-        deps.repository.consumeCode(tx, codeId, now()),
-      );
-      if (!consumed) throw otpInvalid('This code was already used.');
-      await deps.users.setPassword(state.userId, input.newPassword);
+      if (!(await deps.repository.consumeCode(deps.db, code.id, now())))
+        throw otpInvalid(WRONG_CODE);
+      await deps.users.setPassword(state.userId, await hashPassword(input.newPassword));
       await deps.repository.revokeAllForUser(state.userId, now());
       await audit({
         action: 'auth.password_reset',
@@ -475,9 +569,7 @@ export function createAuthService(deps: {
     },
 
     async deleteMe(userId: string, input: { password: string }, context: RequestContext) {
-      const state = await deps.users.authState(userId);
-      if (!state || !(await verifyPassword(state.passwordHash, input.password)))
-        throw passwordIncorrect();
+      const state = await confirmPassword(userId, input.password);
       await deps.users.softDelete({ userId });
       await deps.repository.revokeAllForUser(userId, now());
       await audit({
@@ -508,6 +600,11 @@ export function createAuthService(deps: {
     /** The user a ticket was issued to, once; nothing for a used, expired or unknown ticket. */
     async redeemSseTicket(ticket: string): Promise<string | undefined> {
       return deps.repository.consumeSseTicket(hashOpaqueToken(ticket), now());
+    },
+
+    /** Resolves once the work started after earlier responses (mail) has finished. */
+    async idle(): Promise<void> {
+      while (background.size > 0) await Promise.allSettled([...background]);
     },
   };
 }

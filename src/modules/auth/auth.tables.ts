@@ -16,6 +16,12 @@ export const otpCodes = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
     consumedAt: timestamp('consumed_at', { withTimezone: true }),
+    /**
+     * Sign-up codes carry the password (hash) and name they were requested with; verifying the
+     * code applies them. Registering again therefore never changes a waiting account.
+     */
+    pendingPasswordHash: text('pending_password_hash'),
+    pendingName: text('pending_name'),
   },
   (table) => [index('otp_codes_email_idx').on(table.email, table.purpose, table.createdAt)],
 );
@@ -44,6 +50,23 @@ export const authEmailEvents = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
   },
   (table) => [index('auth_email_events_email_idx').on(table.email, table.createdAt)],
+);
+
+/**
+ * One row per sign-in. Revoking a family ends every refresh token in it, including one being
+ * minted at that moment: rotation locks the family row and checks it first.
+ */
+export const refreshFamilies = pgTable(
+  'refresh_families',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  },
+  (table) => [
+    index('refresh_families_user_idx').on(table.userId).where(sql`${table.revokedAt} is null`),
+  ],
 );
 
 /**

@@ -16,6 +16,7 @@ export function createUsersRepository(db: Executor) {
       role: Role;
       passwordHash: string;
       status: UserRow['status'];
+      createdAt?: Date;
     }): Promise<UserRow> {
       try {
         const [row] = await db.insert(users).values(user).returning();
@@ -57,7 +58,9 @@ export function createUsersRepository(db: Executor) {
     async update(
       id: string,
       changes: Partial<Pick<UserRow, 'name' | 'role' | 'passwordHash' | 'status'>>,
-      options: { revokeTokens?: boolean } = { revokeTokens: true },
+      options: { revokeTokens?: boolean; onlyIfStatus?: UserRow['status'] } = {
+        revokeTokens: true,
+      },
     ): Promise<UserRow | undefined> {
       const [row] = await db
         .update(users)
@@ -68,7 +71,13 @@ export function createUsersRepository(db: Executor) {
             ? {}
             : { tokenVersion: sql`${users.tokenVersion} + 1` }),
         })
-        .where(and(eq(users.id, id), isNull(users.deletedAt)))
+        .where(
+          and(
+            eq(users.id, id),
+            isNull(users.deletedAt),
+            ...(options.onlyIfStatus ? [eq(users.status, options.onlyIfStatus)] : []),
+          ),
+        )
         .returning();
       return row;
     },

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Clock } from '../../platform/clock/clock.ts';
 import { hashPassword, verifyPassword } from '../../platform/crypto/password.ts';
+import { isAppError } from '../../platform/errors/errors.ts';
 import { decodeCursor, toPage } from '../../platform/http/pagination.ts';
 import type { Logger } from '../../platform/logger/logger.ts';
 import { cannotChangeSelf, userNotFound } from './users.errors.ts';
@@ -56,14 +57,22 @@ export function createUsersService(deps: {
   logger: Logger;
   clock?: Clock;
   /** Told after every change, e.g. to tell other processes to drop their cached auth state. */
-  onChange?: (change: UserChange) => void;
+  onChange?: (change: UserChange) => void | Promise<void>;
 }) {
   const cache = new Map<string, { state: AuthState | undefined; until: number }>();
-  const now = () => (deps.clock ?? { now: () => new Date() }).now().getTime();
+  /** Bumped on every change, so a read that raced a change never caches what it saw. */
+  const generations = new Map<string, number>();
+  const clock = deps.clock ?? { now: () => new Date() };
+  const now = () => clock.now();
 
-  const changed = (change: UserChange) => {
-    cache.delete(change.userId);
-    deps.onChange?.(change);
+  const forget = (userId: string) => {
+    cache.delete(userId);
+    generations.set(userId, (generations.get(userId) ?? 0) + 1);
+  };
+
+  const changed = async (change: UserChange) => {
+    forget(change.userId);
+    await deps.onChange?.(change);
   };
 
   const service = {
@@ -81,52 +90,57 @@ export function createUsersService(deps: {
         role: input.role,
         passwordHash: await hashPassword(input.password),
         status: 'active',
+        createdAt: now(),
       });
-      changed({ userId: row.id, action: 'created' });
+      await changed({ userId: row.id, action: 'created' });
       return toPublicUser(row);
     },
 
     /**
-     * A self-registered student waiting for the email code. Registering again before verifying
-     * replaces the name and password (only the mailbox owner can ever verify it).
+     * A self-registered student waiting for the email code. If two sign-ups race, the loser gets
+     * the winner's waiting account: either way there is one.
      */
-    async upsertPending(input: {
+    async createPending(input: {
       email: string;
       name: string;
-      password: string;
-    }): Promise<PublicUser> {
+      passwordHash: string;
+    }): Promise<AuthState> {
       const email = normalizeEmail(input.email);
-      const passwordHash = await hashPassword(input.password);
-      const existing = await deps.repository.findLiveByEmail(email);
-      if (existing) {
-        const updated = await deps.repository.update(existing.id, {
+      try {
+        const row = await deps.repository.insert({
+          id: randomUUID(),
+          email,
           name: input.name.trim(),
-          passwordHash,
+          role: 'student',
+          passwordHash: input.passwordHash,
+          status: 'pending',
+          createdAt: now(),
         });
-        changed({ userId: existing.id, action: 'updated' });
-        return toPublicUser(updated ?? existing);
+        await changed({ userId: row.id, action: 'created' });
+        return authStateOf(row);
+      } catch (error) {
+        const existing =
+          isAppError(error) && error.code === 'EMAIL_TAKEN'
+            ? await deps.repository.findLiveByEmail(email)
+            : undefined;
+        if (existing) return authStateOf(existing);
+        throw error;
       }
-      const row = await deps.repository.insert({
-        id: randomUUID(),
-        email,
-        name: input.name.trim(),
-        role: 'student',
-        passwordHash,
-        status: 'pending',
-      });
-      changed({ userId: row.id, action: 'created' });
-      return toPublicUser(row);
     },
 
-    async activate(userId: string): Promise<PublicUser> {
+    /** Activates a waiting account with the password and name its verified code carried. */
+    async activatePending(
+      userId: string,
+      changes: { passwordHash?: string; name?: string },
+    ): Promise<boolean> {
       const row = await deps.repository.update(
         userId,
-        { status: 'active' },
-        { revokeTokens: false },
+        { ...changes, status: 'active' },
+        { revokeTokens: false, onlyIfStatus: 'pending' },
       );
-      if (!row) throw userNotFound();
-      changed({ userId, action: 'enabled' });
-      return toPublicUser(row);
+      if (!row) return false;
+      await changed({ userId, action: 'enabled' });
+      return true;
     },
 
     /**
@@ -159,7 +173,7 @@ export function createUsersService(deps: {
         status: 'active',
         ...(passwordMatches ? {} : { passwordHash: await hashPassword(input.password) }),
       });
-      changed({ userId: existing.id, action: 'role_changed' });
+      await changed({ userId: existing.id, action: 'role_changed' });
       deps.logger.info(
         { userId: existing.id },
         'admin account from ADMIN_EMAIL brought up to date',
@@ -193,17 +207,20 @@ export function createUsersService(deps: {
     /** The caller's current standing, from a short cache that every change clears. */
     async authState(userId: string): Promise<AuthState | undefined> {
       const hit = cache.get(userId);
-      if (hit && hit.until > now()) return hit.state;
+      if (hit && hit.until > now().getTime()) return hit.state;
+      const generation = generations.get(userId) ?? 0;
       const row = await deps.repository.findById(userId);
       const state = row && !row.deletedAt ? authStateOf(row) : undefined;
-      cache.set(userId, { state, until: now() + AUTH_STATE_TTL_MS });
+      if ((generations.get(userId) ?? 0) === generation) {
+        cache.set(userId, { state, until: now().getTime() + AUTH_STATE_TTL_MS });
+      }
       if (cache.size > 50_000) cache.clear();
       return state;
     },
 
     /** Drops a cached auth state (another process changed the user). */
     forget(userId: string) {
-      cache.delete(userId);
+      forget(userId);
     },
 
     async list(input: { role?: Role; q?: string; limit: number; cursor?: string }) {
@@ -254,22 +271,21 @@ export function createUsersService(deps: {
             : status !== current.status
               ? 'enabled'
               : 'updated';
-      changed({ userId: row.id, action });
+      await changed({ userId: row.id, action });
       return { user: toPublicUser(row), before: toPublicUser(current) };
     },
 
-    async setPassword(userId: string, password: string): Promise<void> {
-      const row = await deps.repository.update(userId, {
-        passwordHash: await hashPassword(password),
-      });
+    /** Takes the new hash (callers hash, so the policy check and the hashing stay in auth). */
+    async setPassword(userId: string, passwordHash: string): Promise<void> {
+      const row = await deps.repository.update(userId, { passwordHash });
       if (!row) throw userNotFound();
-      changed({ userId, action: 'updated' });
+      await changed({ userId, action: 'updated' });
     },
 
     /** Ends every access token of the user at once. */
     async revokeAccessTokens(userId: string): Promise<void> {
       await deps.repository.update(userId, {});
-      changed({ userId, action: 'updated' });
+      await changed({ userId, action: 'updated' });
     },
 
     /** `byAdminId` is set for admin deletions (an admin cannot delete their own account that way). */
@@ -278,7 +294,7 @@ export function createUsersService(deps: {
         throw cannotChangeSelf('Ask another admin to delete your account.');
       const row = await deps.repository.softDelete(input.userId);
       if (!row) throw userNotFound();
-      changed({ userId: row.id, action: 'deleted' });
+      await changed({ userId: row.id, action: 'deleted' });
       return toPublicUser(row);
     },
   };

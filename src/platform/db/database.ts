@@ -6,7 +6,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import type { Logger } from '../logger/logger.ts';
-import { copyTemplateInto, isEmptyDataDir } from './pglite-template.ts';
+import { copyTemplateInto, ensureTemplate, isEmptyDataDir } from './pglite-template.ts';
 
 export type Database = PgDatabase<PgQueryResultHKT>;
 export type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
@@ -89,7 +89,11 @@ async function openPglite(options: {
   if (options.dataDir) {
     await mkdir(options.dataDir, { recursive: true });
     if (isEmptyDataDir(options.dataDir) && !(await copyTemplateInto(options.dataDir))) {
-      options.logger.info('creating the embedded database (first start; takes a few seconds)');
+      // No template for these migrations yet (installed without scripts, or migrations changed
+      // since): make it once, so the next new DATA_DIR starts fast too.
+      options.logger.info('creating the embedded database template (once; takes a few seconds)');
+      await ensureTemplate();
+      await copyTemplateInto(options.dataDir);
     }
   }
   const client = await PGlite.create({

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { cp, mkdir, rename, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -14,8 +15,8 @@ const run = promisify(execFile);
 /**
  * Creating a PGlite cluster runs initdb inside WASM, which takes seconds. A freshly initialised,
  * empty cluster is the same every time, so it is made once (at `npm ci`, by the postinstall
- * script) and copied into each new DATA_DIR, with the migrations of that install already
- * applied; start-up applies any newer ones as usual.
+ * script) and copied into each new DATA_DIR, with the migrations already applied. Its name
+ * carries a fingerprint of the migrations, so a checkout with other migrations makes its own.
  */
 const packageRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const MIGRATIONS_FOLDER = join(packageRoot, 'drizzle');
@@ -28,12 +29,24 @@ function pgliteVersion(): string {
     .version;
 }
 
+/** The migrations it holds, by content: a template made from other migrations is never used. */
+function migrationsFingerprint(): string {
+  const hash = createHash('sha256');
+  const files = existsSync(MIGRATIONS_FOLDER)
+    ? readdirSync(MIGRATIONS_FOLDER)
+        .filter((name) => name.endsWith('.sql'))
+        .sort()
+    : [];
+  for (const name of files) hash.update(name).update(readFileSync(join(MIGRATIONS_FOLDER, name)));
+  return hash.digest('hex').slice(0, 12);
+}
+
 export const TEMPLATE_DIR = join(
   packageRoot,
   'node_modules',
   '.cache',
   'assay',
-  `pglite-${pgliteVersion()}-initdb`,
+  `pglite-${pgliteVersion()}-${migrationsFingerprint()}`,
 );
 
 /** A data directory that has never held a cluster. */
