@@ -1,4 +1,5 @@
 import cookie from '@fastify/cookie';
+import cors from '@fastify/cors';
 import { Tokens as CsrfTokens } from '@fastify/csrf';
 import csrf from '@fastify/csrf-protection';
 import formbody from '@fastify/formbody';
@@ -62,6 +63,22 @@ export async function buildApp(deps: Deps): Promise<App> {
     reply.header('x-request-id', request.id);
   });
   registerProblemHandlers(app);
+  // Only listed origins, never reflected and never '*': the API is bearer-based, but the web
+  // client's refresh cookie makes credentials meaningful.
+  const allowedOrigins = new Set(deps.config.http.corsOrigins);
+  await app.register(cors, {
+    origin: (origin, done) => done(null, origin !== undefined && allowedOrigins.has(origin)),
+    credentials: true,
+    allowedHeaders: [
+      'authorization',
+      'content-type',
+      'x-csrf-token',
+      'x-assay-client',
+      'x-request-id',
+    ],
+    exposedHeaders: ['x-request-id', 'retry-after'],
+    maxAge: 600,
+  });
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: deps.config.http.bodyLimitBytes });
   await app.register(csrf, {

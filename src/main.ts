@@ -1,5 +1,6 @@
 import { buildApp } from './app.ts';
 import { createDeps, type Deps } from './deps.ts';
+import { passwordProblem } from './modules/auth/password-policy.ts';
 import type { Config } from './platform/config/config.ts';
 import { createLogger, type Logger } from './platform/logger/logger.ts';
 import { startWorkerRole, type WorkerRole } from './worker.ts';
@@ -41,7 +42,10 @@ function onShutdownSignals(logger: Logger, timeoutMs: number, closers: () => Clo
 }
 
 async function ensureAdmin(deps: Deps) {
-  if (deps.config.admin) await deps.users.ensureAdmin(deps.config.admin);
+  if (!deps.config.admin) return;
+  const problem = passwordProblem(deps.config.admin.password, { email: deps.config.admin.email });
+  if (problem) throw new Error(`ADMIN_PASSWORD: ${problem}`);
+  await deps.users.ensureAdmin(deps.config.admin);
 }
 
 export async function serve(config: Config, options: { workers: boolean }) {

@@ -197,4 +197,25 @@ describe('platform HTTP surface', () => {
     expect(response.body).toContain('nodejs_eventloop_lag_seconds');
     expect(response.body).toMatch(/assay_queue_depth\{queue="maintenance",state="pending"\} 1/);
   });
+
+  it('answers CORS only for listed origins, never with a wildcard', async () => {
+    const listed = await createTestApp({ env: { CORS_ORIGINS: 'https://app.school.example' } });
+    try {
+      const allowed = await listed.app.inject({
+        method: 'OPTIONS',
+        url: '/api/v1/auth/login',
+        headers: { origin: 'https://app.school.example', 'access-control-request-method': 'POST' },
+      });
+      expect(allowed.headers['access-control-allow-origin']).toBe('https://app.school.example');
+      expect(allowed.headers['access-control-allow-credentials']).toBe('true');
+      const other = await listed.app.inject({
+        method: 'OPTIONS',
+        url: '/api/v1/auth/login',
+        headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+      });
+      expect(other.headers['access-control-allow-origin']).toBeUndefined();
+    } finally {
+      await listed.close();
+    }
+  });
 });
