@@ -55,11 +55,6 @@ export const csrfInvalid = createErrorFactory({
   status: 403,
   title: 'Missing or invalid X-CSRF-Token',
 });
-export const mailUnavailable = createErrorFactory({
-  code: 'MAIL_UNAVAILABLE',
-  status: 503,
-  title: 'The email could not be sent; try again shortly',
-});
 
 export const rateLimited = (retryAfterSeconds: number, detail: string) =>
   new AppError({
