@@ -11,8 +11,9 @@ import { installCleanup, killAll } from './lib/children.ts';
 import { describeEnvironment, invocation } from './lib/environment.ts';
 import { type Section, writeResults } from './lib/report.ts';
 import { REPO_ROOT } from './lib/servers.ts';
+import { loginBenchmark } from './login.bench.ts';
 
-const BENCHMARKS: readonly Benchmark[] = [coldStartBenchmark, healthBenchmark];
+const BENCHMARKS: readonly Benchmark[] = [coldStartBenchmark, healthBenchmark, loginBenchmark];
 const RESULTS_FILE = join(REPO_ROOT, 'bench', 'RESULTS.md');
 
 function usage(): string {
