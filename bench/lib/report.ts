@@ -67,7 +67,7 @@ function environmentBlock(env: Environment, command: string): string {
       ],
     ),
     '',
-    'Neither benchmark below uses PostgreSQL or Redis: Assay runs on its embedded database',
+    'No benchmark below uses PostgreSQL or Redis: Assay runs on its embedded database',
     '(PGlite) and in-memory queue when DATABASE_URL and REDIS_URL are unset. Their versions are',
     'recorded for the benchmarks that will.',
     '<!-- /environment -->',

@@ -3,7 +3,7 @@ import { AppError } from '../errors/errors.ts';
 
 /**
  * argon2id with OWASP's first recommended setting: 46 MiB, one pass, one lane. One verification
- * takes about 67 ms on one core of the development machine (bench/login.bench.ts measures it),
+ * takes 57–72 ms on one core of the development machine (bench/login.bench.ts measures it),
  * inside the 50–250 ms band we aim for: slow for an attacker, quick enough for people. Older
  * hashes keep verifying with the parameters stored in them.
  */
