@@ -15,14 +15,20 @@ export function healthRoutes(options: { health: HealthService }): FastifyPluginA
           security: [],
           response: { 200: healthReport, 503: healthReport },
         },
-        config: { access: 'public' },
+        // Probes call this many times a second: no rate limit, and the report is serialised once
+        // per round of checks (a string reply skips the per-request schema serialiser).
+        config: { access: 'public', rateLimit: false },
       },
       async (_request, reply) => {
-        const { report, healthy } = await options.health.check();
-        return reply
-          .status(healthy ? 200 : 503)
-          .header('cache-control', 'no-store')
-          .send(report);
+        const { json, healthy } = await options.health.check();
+        return (
+          reply
+            .status(healthy ? 200 : 503)
+            .header('cache-control', 'no-store')
+            .type('application/json; charset=utf-8')
+            // Already serialised (and checked against the schema) by the health service.
+            .send(json as never)
+        );
       },
     );
   };

@@ -1,5 +1,6 @@
 import type { Logger } from '../../platform/logger/logger.ts';
 import { withTimeout } from '../../platform/redis/redis.ts';
+import { healthReport } from './health.schemas.ts';
 
 export type CheckResult = { status: 'up' | 'down'; latencyMs: number };
 
@@ -27,8 +28,8 @@ export function createHealthService(options: {
   timeoutMs: number;
   logger: Logger;
 }) {
-  let cached: { report: HealthReport; healthy: boolean; at: number } | undefined;
-  let inFlight: Promise<{ report: HealthReport; healthy: boolean }> | undefined;
+  let cached: { report: HealthReport; healthy: boolean; json: string; at: number } | undefined;
+  let inFlight: Promise<{ report: HealthReport; healthy: boolean; json: string }> | undefined;
   const lastState = new Map<string, CheckResult['status']>();
 
   const probe = async (check: HealthCheck): Promise<CheckResult> => {
@@ -72,12 +73,13 @@ export function createHealthService(options: {
       },
       checkedAt: new Date().toISOString(),
     };
-    return { report, healthy };
+    // Validated against the documented schema once per round, then served as a string.
+    return { report, healthy, json: JSON.stringify(healthReport.parse(report)) };
   };
 
   return {
     /** `healthy` is false when a critical dependency (the database) is down: serve 503 then. */
-    async check(): Promise<{ report: HealthReport; healthy: boolean }> {
+    async check(): Promise<{ report: HealthReport; healthy: boolean; json: string }> {
       const now = Date.now();
       if (cached && now - cached.at < options.cacheMs) return cached;
       if (!inFlight) {
