@@ -91,7 +91,7 @@ program
       const accounts = await seedDemoData(deps);
       for (const account of accounts) {
         process.stdout.write(
-          `${account.created ? 'created' : 'exists '} ${account.role.padEnd(10)} ${account.email}  password: ${account.password}\n`,
+          `${account.created ? 'created' : 'exists '} ${account.role.padEnd(10)} ${account.email}  ${account.password ? `password: ${account.password}` : '(password unchanged)'}\n`,
         );
       }
     } finally {

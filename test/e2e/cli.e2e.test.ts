@@ -34,6 +34,9 @@ describe('the assay command', () => {
     const seeded = await assay(['seed'], env);
     expect(seeded.code).toBe(0);
     expect(seeded.stdout.match(/^created/gm)).toHaveLength(5);
+    // Random per account, never a fixed demo password.
+    const passwords = [...seeded.stdout.matchAll(/password: (\S+)/g)].map((match) => match[1]);
+    expect(new Set(passwords).size).toBe(5);
 
     const second = await serveEmbedded(data.dir);
     expect((await fetch(second.url('/health'))).status).toBe(200);
