@@ -7,6 +7,8 @@ import { createAccessTokens } from './modules/auth/auth.tokens.ts';
 import { createRedisOtpHistory, createTableOtpHistory } from './modules/auth/otp-history.ts';
 import { createCreditsService } from './modules/credits/credits.service.ts';
 import { createHealthService, type HealthCheck } from './modules/health/health.service.ts';
+import { createQuestionsRepository } from './modules/questions/questions.repository.ts';
+import { createQuestionsService } from './modules/questions/questions.service.ts';
 import { probeSandbox } from './modules/sandbox/sandbox.probe.ts';
 import { createUsersRepository } from './modules/users/users.repository.ts';
 import { createUsersService } from './modules/users/users.service.ts';
@@ -157,6 +159,10 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     loginPerMinute: config.rateLimits.loginPerMinute,
   });
   revokeSessions = (userId) => auth.revokeAllSessions(userId);
+  const questions = createQuestionsService({
+    repository: createQuestionsRepository(database.db),
+    clock,
+  });
 
   return {
     config,
@@ -179,6 +185,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     credits,
     accessTokens,
     auth,
+    questions,
     /** Closes in reverse order of need: broker and bus first, the database last. */
     async close() {
       // Mail still being sent for answered requests: give it the shutdown bound, then move on.

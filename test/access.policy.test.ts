@@ -29,6 +29,12 @@ const POLICY: Record<string, 'public' | 'authenticated' | readonly Role[]> = {
   'PATCH /api/v1/users/{id}': ['admin'],
   'DELETE /api/v1/users/{id}': ['admin'],
   'GET /api/v1/admin/audit-log': ['admin'],
+  'GET /api/v1/questions/random': 'authenticated',
+  'GET /api/v1/questions': ['admin', 'instructor'],
+  'POST /api/v1/questions': ['admin', 'instructor'],
+  'GET /api/v1/questions/{id}': ['admin', 'instructor'],
+  'PUT /api/v1/questions/{id}': ['admin', 'instructor'],
+  'DELETE /api/v1/questions/{id}': ['admin', 'instructor'],
 };
 
 const ROLES: Role[] = ['student', 'instructor', 'admin'];

@@ -1,0 +1,97 @@
+import { and, arrayContains, desc, eq, ilike, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
+import type { Database } from '../../platform/db/database.ts';
+import type { Level, QuestionType } from './questions.models.ts';
+import { type QuestionRow, questions } from './questions.tables.ts';
+
+export type QuestionFilter = {
+  type?: QuestionType;
+  tags?: string[];
+  language?: string;
+  level?: Level;
+  q?: string;
+};
+
+const filterConditions = (filter: QuestionFilter): SQL[] => {
+  const conditions: SQL[] = [isNull(questions.deletedAt)];
+  if (filter.type) conditions.push(eq(questions.type, filter.type));
+  if (filter.tags && filter.tags.length > 0)
+    conditions.push(arrayContains(questions.tags, filter.tags));
+  if (filter.language) conditions.push(eq(questions.language, filter.language));
+  if (filter.level) conditions.push(eq(questions.level, filter.level));
+  if (filter.q) {
+    const pattern = `%${filter.q.replace(/[\\%_]/g, (match) => `\\${match}`)}%`;
+    conditions.push(or(ilike(questions.name, pattern), ilike(questions.prompt, pattern))!);
+  }
+  return conditions;
+};
+
+export function createQuestionsRepository(db: Database) {
+  return {
+    async insert(row: typeof questions.$inferInsert): Promise<QuestionRow> {
+      const [inserted] = await db.insert(questions).values(row).returning();
+      return inserted!;
+    },
+
+    async findLive(id: string): Promise<QuestionRow | undefined> {
+      const [row] = await db
+        .select()
+        .from(questions)
+        .where(and(eq(questions.id, id), isNull(questions.deletedAt)));
+      return row;
+    },
+
+    async replace(
+      id: string,
+      row: Omit<typeof questions.$inferInsert, 'id' | 'createdBy' | 'createdAt'>,
+    ) {
+      const [updated] = await db
+        .update(questions)
+        .set(row)
+        .where(and(eq(questions.id, id), isNull(questions.deletedAt)))
+        .returning();
+      return updated;
+    },
+
+    async softDelete(id: string, at: Date): Promise<boolean> {
+      const rows = await db
+        .update(questions)
+        .set({ deletedAt: at })
+        .where(and(eq(questions.id, id), isNull(questions.deletedAt)))
+        .returning({ id: questions.id });
+      return rows.length === 1;
+    },
+
+    async list(
+      filter: QuestionFilter,
+      page: { limit: number; after?: { createdAt: Date; id: string } },
+    ) {
+      const conditions = filterConditions(filter);
+      if (page.after) {
+        conditions.push(
+          or(
+            lt(questions.createdAt, page.after.createdAt),
+            and(eq(questions.createdAt, page.after.createdAt), lt(questions.id, page.after.id)),
+          )!,
+        );
+      }
+      return db
+        .select()
+        .from(questions)
+        .where(and(...conditions))
+        .orderBy(desc(questions.createdAt), desc(questions.id))
+        .limit(page.limit);
+    },
+
+    /** Distinct questions in random order: a set never repeats one. */
+    async random(filter: QuestionFilter, count: number): Promise<QuestionRow[]> {
+      return db
+        .select()
+        .from(questions)
+        .where(and(...filterConditions(filter)))
+        .orderBy(sql`random()`)
+        .limit(count);
+    },
+  };
+}
+
+export type QuestionsRepository = ReturnType<typeof createQuestionsRepository>;

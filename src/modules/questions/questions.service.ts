@@ -1,0 +1,201 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Clock } from '../../platform/clock/clock.ts';
+import { createErrorFactory, validationFailed } from '../../platform/errors/errors.ts';
+import { decodeCursor, toPage } from '../../platform/http/pagination.ts';
+import {
+  answerKeyProblems,
+  type Level,
+  type QuestionBody,
+  type QuestionType,
+} from './questions.models.ts';
+import type { QuestionFilter, QuestionsRepository } from './questions.repository.ts';
+import type { QuestionInput } from './questions.schemas.ts';
+import type { QuestionRow } from './questions.tables.ts';
+
+export const questionNotFound = createErrorFactory({
+  code: 'QUESTION_NOT_FOUND',
+  status: 404,
+  title: 'Question not found',
+});
+
+const cursorSchema = z.object({ createdAt: z.iso.datetime(), id: z.string() });
+
+/** Splits validated input into the common columns and the type-specific body; options get ids. */
+function toColumns(input: QuestionInput, previous?: QuestionBody) {
+  const problems = answerKeyProblems(input);
+  if (problems.length > 0) {
+    throw validationFailed(
+      problems.map((problem) => ({ path: `body.${problem.path}`, message: problem.message })),
+      'The answer key does not fit the question type.',
+    );
+  }
+  let body: QuestionBody;
+  switch (input.type) {
+    case 'single_choice':
+    case 'multiple_choice': {
+      // Keep the id of an option whose text did not change, so a replace does not break answers.
+      const previousIds = new Map(
+        previous && 'options' in previous
+          ? previous.options.map((option) => [option.text, option.id] as const)
+          : [],
+      );
+      body = {
+        type: input.type,
+        options: input.options.map((option) => ({
+          id: previousIds.get(option.text) ?? randomUUID().slice(0, 8),
+          text: option.text,
+          ...(option.correct !== undefined ? { correct: option.correct } : {}),
+          ...(option.weight !== undefined ? { weight: option.weight } : {}),
+        })),
+      };
+      break;
+    }
+    case 'true_false':
+      body = { type: 'true_false', correct: input.correct };
+      break;
+    case 'short_answer':
+      body = {
+        type: 'short_answer',
+        accepted: input.accepted.map((answer) =>
+          typeof answer === 'string' ? { text: answer } : answer,
+        ),
+        caseSensitive: input.caseSensitive,
+      };
+      break;
+    case 'numeric':
+      body = { type: 'numeric', correct: input.correct, tolerance: input.tolerance };
+      break;
+    case 'code':
+      body = { type: 'code', challengeId: input.challengeId };
+      break;
+  }
+  return {
+    type: input.type,
+    name: input.name ?? null,
+    prompt: input.prompt,
+    explanation: input.explanation ?? null,
+    points: String(input.points),
+    tags: [...new Set(input.tags)],
+    language: input.language ?? null,
+    level: input.level ?? null,
+    body,
+  };
+}
+
+/** Staff see everything, answer keys included. */
+export function presentForStaff(row: QuestionRow) {
+  const { type: _type, ...body } = row.body as QuestionBody & Record<string, unknown>;
+  return {
+    id: row.id,
+    type: row.type,
+    name: row.name,
+    prompt: row.prompt,
+    explanation: row.explanation,
+    points: Number(row.points),
+    tags: row.tags,
+    language: row.language,
+    level: row.level,
+    ...body,
+    createdBy: row.createdBy,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+/** Students see the question and the option texts: no key, no weights, no explanation. */
+export function presentForStudent(row: QuestionRow) {
+  const body = row.body;
+  return {
+    id: row.id,
+    type: row.type,
+    prompt: row.prompt,
+    ...('options' in body
+      ? { options: body.options.map((option) => ({ id: option.id, text: option.text })) }
+      : {}),
+    points: Number(row.points),
+    ...(row.language ? { language: row.language } : {}),
+    ...(row.level ? { level: row.level } : {}),
+  };
+}
+
+export function createQuestionsService(deps: { repository: QuestionsRepository; clock: Clock }) {
+  const filterOf = (input: {
+    type?: QuestionType;
+    tags?: string[];
+    language?: string;
+    level?: Level;
+    q?: string;
+  }) => {
+    const filter: QuestionFilter = {};
+    if (input.type) filter.type = input.type;
+    if (input.tags?.length) filter.tags = input.tags;
+    if (input.language) filter.language = input.language;
+    if (input.level) filter.level = input.level;
+    if (input.q) filter.q = input.q;
+    return filter;
+  };
+
+  return {
+    async create(input: QuestionInput, authorId: string) {
+      const at = deps.clock.now();
+      const row = await deps.repository.insert({
+        id: randomUUID(),
+        ...toColumns(input),
+        createdBy: authorId,
+        createdAt: at,
+        updatedAt: at,
+      });
+      return presentForStaff(row);
+    },
+
+    async get(id: string) {
+      const row = await deps.repository.findLive(id);
+      if (!row) throw questionNotFound();
+      return presentForStaff(row);
+    },
+
+    async replace(id: string, input: QuestionInput) {
+      const current = await deps.repository.findLive(id);
+      if (!current) throw questionNotFound();
+      const row = await deps.repository.replace(id, {
+        ...toColumns(input, current.body),
+        updatedAt: deps.clock.now(),
+      });
+      if (!row) throw questionNotFound();
+      return presentForStaff(row);
+    },
+
+    async remove(id: string) {
+      if (!(await deps.repository.softDelete(id, deps.clock.now()))) throw questionNotFound();
+    },
+
+    async list(input: {
+      type?: QuestionType;
+      tags?: string[];
+      language?: string;
+      level?: Level;
+      q?: string;
+      limit: number;
+      cursor?: string;
+    }) {
+      const after = decodeCursor(input.cursor, cursorSchema);
+      const rows = await deps.repository.list(filterOf(input), {
+        limit: input.limit + 1,
+        ...(after ? { after: { createdAt: new Date(after.createdAt), id: after.id } } : {}),
+      });
+      return toPage(rows, input.limit, presentForStaff, (row) => ({
+        createdAt: row.createdAt.toISOString(),
+        id: row.id,
+      }));
+    },
+
+    /** A practice set for anyone: distinct questions, random order, no keys. */
+    async random(input: { tags?: string[]; language?: string; level?: Level; count: number }) {
+      const rows = await deps.repository.random(filterOf(input), input.count);
+      return { items: rows.map(presentForStudent) };
+    },
+  };
+}
+
+export type QuestionsService = ReturnType<typeof createQuestionsService>;
