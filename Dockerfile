@@ -41,10 +41,14 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 # The postinstall never fails on its own; here a missing template is a build error rather than a
 # slow first start. initdb leaves some files 0600 and root-owned: make them readable by the
 # unprivileged runtime user, who copies the template into its DATA_DIR.
+# The template carries the migrations, so drizzle/ must be there too; the postinstall also bundles
+# src/ into dist/cli.mjs, which bin/assay.mjs starts from (it skips the TypeScript loader).
 COPY scripts/ ./scripts/
 COPY src/ ./src/
+COPY drizzle/ ./drizzle/
 RUN npm rebuild --foreground-scripts \
-  && ls node_modules/.cache/assay/pglite-*-initdb/PG_VERSION >/dev/null \
+  && ls node_modules/.cache/assay/pglite-*/PG_VERSION >/dev/null \
+  && test -f dist/cli.mjs \
   && chmod -R a+rX node_modules/.cache/assay \
   && npm cache clean --force
 
@@ -82,6 +86,7 @@ ENV NODE_ENV=production \
 
 # Application files stay owned by root: the service can read its code but not change it.
 COPY --from=deps /app/node_modules ./node_modules
+COPY --from=deps /app/dist ./dist
 COPY package.json ./
 COPY bin/ ./bin/
 COPY src/ ./src/

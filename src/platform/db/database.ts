@@ -1,11 +1,12 @@
 import { mkdir } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import type { Logger } from '../logger/logger.ts';
+import { PACKAGE_ROOT } from '../paths.ts';
 import { copyTemplateInto, ensureTemplate, isEmptyDataDir } from './pglite-template.ts';
 
 export type Database = PgDatabase<PgQueryResultHKT>;
@@ -22,7 +23,7 @@ export type DatabaseHandle = {
   close(): Promise<void>;
 };
 
-export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../../drizzle', import.meta.url));
+export const MIGRATIONS_FOLDER = join(PACKAGE_ROOT, 'drizzle');
 
 /** Any constant works as long as every Assay process uses the same one. */
 const MIGRATION_LOCK_KEY = 727_001;

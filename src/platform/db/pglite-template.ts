@@ -4,11 +4,11 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { cp, mkdir, rename, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
 import { drizzle } from 'drizzle-orm/pglite';
 import { migrate } from 'drizzle-orm/pglite/migrator';
+import { PACKAGE_ROOT } from '../paths.ts';
 
 const run = promisify(execFile);
 
@@ -18,7 +18,7 @@ const run = promisify(execFile);
  * script) and copied into each new DATA_DIR, with the migrations already applied. Its name
  * carries a fingerprint of the migrations, so a checkout with other migrations makes its own.
  */
-const packageRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const packageRoot = PACKAGE_ROOT;
 const MIGRATIONS_FOLDER = join(packageRoot, 'drizzle');
 
 function pgliteVersion(): string {
