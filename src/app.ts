@@ -22,6 +22,7 @@ import { csrfInvalid } from './modules/auth/auth.errors.ts';
 import { authRoutes } from './modules/auth/auth.routes.ts';
 import { healthRoutes } from './modules/health/health.routes.ts';
 import { questionsRoutes } from './modules/questions/questions.routes.ts';
+import { quizzesRoutes } from './modules/quizzes/quizzes.routes.ts';
 import { usersRoutes } from './modules/users/users.routes.ts';
 import { registerAccessControl } from './platform/http/access.ts';
 import { registerHttpMetrics } from './platform/http/metrics.ts';
@@ -146,6 +147,7 @@ export async function buildApp(deps: Deps): Promise<App> {
       await api.register(usersRoutes({ users: deps.users, audit: deps.audit }));
       await api.register(auditRoutes({ audit: deps.audit }));
       await api.register(questionsRoutes({ questions: deps.questions, audit: deps.audit }));
+      await api.register(quizzesRoutes({ quizzes: deps.quizzes, audit: deps.audit }));
     },
     { prefix: '/api/v1' },
   );

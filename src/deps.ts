@@ -9,6 +9,7 @@ import { createCreditsService } from './modules/credits/credits.service.ts';
 import { createHealthService, type HealthCheck } from './modules/health/health.service.ts';
 import { createQuestionsRepository } from './modules/questions/questions.repository.ts';
 import { createQuestionsService } from './modules/questions/questions.service.ts';
+import { createQuizzesService } from './modules/quizzes/quizzes.service.ts';
 import { probeSandbox } from './modules/sandbox/sandbox.probe.ts';
 import { createUsersRepository } from './modules/users/users.repository.ts';
 import { createUsersService } from './modules/users/users.service.ts';
@@ -163,6 +164,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     repository: createQuestionsRepository(database.db),
     clock,
   });
+  const quizzes = createQuizzesService({ db: database.db, questions, clock });
 
   return {
     config,
@@ -186,6 +188,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     accessTokens,
     auth,
     questions,
+    quizzes,
     /** Closes in reverse order of need: broker and bus first, the database last. */
     async close() {
       // Mail still being sent for answered requests: give it the shutdown bound, then move on.

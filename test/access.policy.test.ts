@@ -35,6 +35,12 @@ const POLICY: Record<string, 'public' | 'authenticated' | readonly Role[]> = {
   'GET /api/v1/questions/{id}': ['admin', 'instructor'],
   'PUT /api/v1/questions/{id}': ['admin', 'instructor'],
   'DELETE /api/v1/questions/{id}': ['admin', 'instructor'],
+  'POST /api/v1/quizzes': ['admin', 'instructor'],
+  'GET /api/v1/quizzes': 'authenticated',
+  'GET /api/v1/quizzes/{id}': 'authenticated',
+  'PATCH /api/v1/quizzes/{id}': ['admin', 'instructor'],
+  'POST /api/v1/quizzes/{id}/publish': ['admin', 'instructor'],
+  'DELETE /api/v1/quizzes/{id}': ['admin', 'instructor'],
 };
 
 const ROLES: Role[] = ['student', 'instructor', 'admin'];

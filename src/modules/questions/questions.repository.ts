@@ -1,4 +1,16 @@
-import { and, arrayContains, desc, eq, ilike, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
+import {
+  and,
+  arrayContains,
+  desc,
+  eq,
+  ilike,
+  inArray,
+  isNull,
+  lt,
+  or,
+  type SQL,
+  sql,
+} from 'drizzle-orm';
 import type { Database } from '../../platform/db/database.ts';
 import type { Level, QuestionType } from './questions.models.ts';
 import { type QuestionRow, questions } from './questions.tables.ts';
@@ -80,6 +92,24 @@ export function createQuestionsRepository(db: Database) {
         .where(and(...conditions))
         .orderBy(desc(questions.createdAt), desc(questions.id))
         .limit(page.limit);
+    },
+
+    /** Which of these ids are live questions. */
+    async liveIds(ids: string[]): Promise<Set<string>> {
+      if (ids.length === 0) return new Set();
+      const rows = await db
+        .select({ id: questions.id })
+        .from(questions)
+        .where(and(inArray(questions.id, ids), isNull(questions.deletedAt)));
+      return new Set(rows.map((row) => row.id));
+    },
+
+    async count(filter: QuestionFilter): Promise<number> {
+      const [row] = await db
+        .select({ count: sql<string>`count(*)` })
+        .from(questions)
+        .where(and(...filterConditions(filter)));
+      return Number(row?.count ?? 0);
     },
 
     /** Distinct questions in random order: a set never repeats one. */

@@ -190,6 +190,21 @@ export function createQuestionsService(deps: { repository: QuestionsRepository; 
       }));
     },
 
+    /** The ids among these that are not live questions (for other modules that reference them). */
+    async missing(ids: string[]): Promise<string[]> {
+      const live = await deps.repository.liveIds([...new Set(ids)]);
+      return ids.filter((id) => !live.has(id));
+    },
+
+    /** How many live questions a pool would draw from. */
+    async countMatching(input: {
+      tags?: string[];
+      language?: string;
+      level?: Level;
+    }): Promise<number> {
+      return deps.repository.count(filterOf(input));
+    },
+
     /** A practice set for anyone: distinct questions, random order, no keys. */
     async random(input: { tags?: string[]; language?: string; level?: Level; count: number }) {
       const rows = await deps.repository.random(filterOf(input), input.count);

@@ -1,0 +1,284 @@
+import { randomUUID } from 'node:crypto';
+import { and, desc, eq, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Clock } from '../../platform/clock/clock.ts';
+import type { Database } from '../../platform/db/database.ts';
+import { createErrorFactory, validationFailed } from '../../platform/errors/errors.ts';
+import type { Principal } from '../../platform/http/access.ts';
+import { decodeCursor, toPage } from '../../platform/http/pagination.ts';
+import type { QuestionsService } from '../questions/questions.service.ts';
+import type { CreateQuizBody, PatchQuizBody } from './quizzes.schemas.ts';
+import { type QuizRow, quizzes } from './quizzes.tables.ts';
+
+export const quizNotFound = createErrorFactory({
+  code: 'QUIZ_NOT_FOUND',
+  status: 404,
+  title: 'Quiz not found',
+});
+export const notQuizOwner = createErrorFactory({
+  code: 'FORBIDDEN',
+  status: 403,
+  title: 'Only the quiz’s author or an admin may change it',
+});
+export const quizArchived = createErrorFactory({
+  code: 'QUIZ_ARCHIVED',
+  status: 409,
+  title: 'The quiz is archived',
+});
+
+const isStaff = (principal: Principal) =>
+  principal.role === 'admin' || principal.role === 'instructor';
+const cursorSchema = z.object({ createdAt: z.iso.datetime(), id: z.string() });
+const num = (value: string | null) => (value === null ? null : Number(value));
+
+/** Staff see how the quiz is made; students only see what they need to decide to take it. */
+function present(row: QuizRow, forStaff: boolean) {
+  return {
+    id: row.id,
+    title: row.title,
+    description: row.description,
+    status: row.status,
+    durationMinutes: num(row.durationMinutes),
+    opensAt: row.opensAt?.toISOString() ?? null,
+    closesAt: row.closesAt?.toISOString() ?? null,
+    maxAttempts: row.maxAttempts,
+    shuffleQuestions: row.shuffleQuestions,
+    shuffleOptions: row.shuffleOptions,
+    passMark: num(row.passMark),
+    negativeMarking: num(row.negativeMarking),
+    reviewPolicy: row.reviewPolicy,
+    ...(forStaff && row.questions ? { questions: row.questions } : {}),
+    ...(forStaff && row.pool ? { pool: row.pool } : {}),
+    questionCount: row.questions?.length ?? row.pool?.count ?? 0,
+    createdBy: row.createdBy,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+    publishedAt: row.publishedAt?.toISOString() ?? null,
+  };
+}
+
+export function createQuizzesService(deps: {
+  db: Database;
+  questions: QuestionsService;
+  clock: Clock;
+}) {
+  const { db } = deps;
+
+  /** Checks what the fields say together: a window that closes after it opens, questions that exist. */
+  const checkContent = async (merged: {
+    opensAt: Date | null;
+    closesAt: Date | null;
+    questions: CreateQuizBody['questions'] | null;
+    pool: CreateQuizBody['pool'] | null;
+  }) => {
+    const problems: Array<{ path: string; message: string }> = [];
+    if (merged.opensAt && merged.closesAt && merged.opensAt >= merged.closesAt) {
+      problems.push({ path: 'body.closesAt', message: 'must be after opensAt' });
+    }
+    if ((merged.questions ? 1 : 0) + (merged.pool ? 1 : 0) !== 1) {
+      problems.push({ path: 'body', message: 'give either questions or pool' });
+    }
+    if (merged.questions) {
+      const ids = merged.questions.map((item) => item.questionId);
+      ids.forEach((id, index) => {
+        if (ids.indexOf(id) !== index)
+          problems.push({
+            path: `body.questions[${index}].questionId`,
+            message: 'is listed twice',
+          });
+      });
+      const missing = new Set(await deps.questions.missing(ids));
+      ids.forEach((id, index) => {
+        if (missing.has(id))
+          problems.push({
+            path: `body.questions[${index}].questionId`,
+            message: 'no such question',
+          });
+      });
+    }
+    if (merged.pool) {
+      const available = await deps.questions.countMatching(merged.pool);
+      if (available < merged.pool.count) {
+        problems.push({
+          path: 'body.pool.count',
+          message: `only ${available} questions match this pool`,
+        });
+      }
+    }
+    if (problems.length > 0) throw validationFailed(problems, 'The quiz does not hold together.');
+  };
+
+  const load = async (id: string) => {
+    const [row] = await db
+      .select()
+      .from(quizzes)
+      .where(and(eq(quizzes.id, id), isNull(quizzes.deletedAt)));
+    if (!row) throw quizNotFound();
+    return row;
+  };
+
+  const loadOwned = async (principal: Principal, id: string) => {
+    const row = await load(id);
+    if (principal.role !== 'admin' && row.createdBy !== principal.userId) throw notQuizOwner();
+    return row;
+  };
+
+  /** Students see published quizzes whose window is open now. */
+  const openNow = (now: Date): SQL =>
+    and(
+      eq(quizzes.status, 'published'),
+      or(isNull(quizzes.opensAt), sql`${quizzes.opensAt} <= ${now}`),
+      or(isNull(quizzes.closesAt), sql`${quizzes.closesAt} > ${now}`),
+    )!;
+
+  const date = (value: string | null | undefined) => (value ? new Date(value) : null);
+
+  return {
+    async create(principal: Principal, input: CreateQuizBody) {
+      const opensAt = date(input.opensAt);
+      const closesAt = date(input.closesAt);
+      await checkContent({
+        opensAt,
+        closesAt,
+        questions: input.questions ?? null,
+        pool: input.pool ?? null,
+      });
+      const at = deps.clock.now();
+      const [row] = await db
+        .insert(quizzes)
+        .values({
+          id: randomUUID(),
+          title: input.title,
+          description: input.description ?? '',
+          durationMinutes: input.durationMinutes == null ? null : String(input.durationMinutes),
+          opensAt,
+          closesAt,
+          maxAttempts: input.maxAttempts ?? 1,
+          shuffleQuestions: input.shuffleQuestions ?? false,
+          shuffleOptions: input.shuffleOptions ?? false,
+          passMark: input.passMark == null ? null : String(input.passMark),
+          negativeMarking: input.negativeMarking == null ? null : String(input.negativeMarking),
+          reviewPolicy: input.reviewPolicy ?? 'after_submit',
+          questions: input.questions ?? null,
+          pool: input.pool ?? null,
+          createdBy: principal.userId,
+          createdAt: at,
+          updatedAt: at,
+        })
+        .returning();
+      return present(row!, true);
+    },
+
+    async list(
+      principal: Principal,
+      input: { status?: QuizRow['status']; limit: number; cursor?: string },
+    ) {
+      const after = decodeCursor(input.cursor, cursorSchema);
+      const conditions: SQL[] = [isNull(quizzes.deletedAt)];
+      if (!isStaff(principal)) conditions.push(openNow(deps.clock.now()));
+      else if (principal.role === 'instructor')
+        conditions.push(eq(quizzes.createdBy, principal.userId));
+      if (input.status) conditions.push(eq(quizzes.status, input.status));
+      if (after) {
+        const at = new Date(after.createdAt);
+        conditions.push(
+          or(lt(quizzes.createdAt, at), and(eq(quizzes.createdAt, at), lt(quizzes.id, after.id)))!,
+        );
+      }
+      const rows = await db
+        .select()
+        .from(quizzes)
+        .where(and(...conditions))
+        .orderBy(desc(quizzes.createdAt), desc(quizzes.id))
+        .limit(input.limit + 1);
+      return toPage(
+        rows,
+        input.limit,
+        (row) => present(row, isStaff(principal)),
+        (row) => ({
+          createdAt: row.createdAt.toISOString(),
+          id: row.id,
+        }),
+      );
+    },
+
+    async get(principal: Principal, id: string) {
+      const row = await load(id);
+      if (isStaff(principal)) return present(row, true);
+      // A quiz a student may not take is, to them, not there.
+      const [visible] = await db
+        .select({ id: quizzes.id })
+        .from(quizzes)
+        .where(and(eq(quizzes.id, id), openNow(deps.clock.now())));
+      if (!visible) throw quizNotFound();
+      return present(row, false);
+    },
+
+    async patch(principal: Principal, id: string, input: PatchQuizBody) {
+      const row = await loadOwned(principal, id);
+      if (row.status === 'archived') throw quizArchived('Archived quizzes cannot change.');
+      const opensAt = input.opensAt === undefined ? row.opensAt : date(input.opensAt);
+      const closesAt = input.closesAt === undefined ? row.closesAt : date(input.closesAt);
+      const questions = input.questions ?? (input.pool ? null : row.questions);
+      const pool = input.pool ?? (input.questions ? null : row.pool);
+      await checkContent({ opensAt, closesAt, questions, pool });
+      const [updated] = await db
+        .update(quizzes)
+        .set({
+          ...(input.title !== undefined ? { title: input.title } : {}),
+          ...(input.description !== undefined ? { description: input.description } : {}),
+          ...(input.durationMinutes !== undefined
+            ? {
+                durationMinutes:
+                  input.durationMinutes === null ? null : String(input.durationMinutes),
+              }
+            : {}),
+          opensAt,
+          closesAt,
+          ...(input.maxAttempts !== undefined ? { maxAttempts: input.maxAttempts } : {}),
+          ...(input.shuffleQuestions !== undefined
+            ? { shuffleQuestions: input.shuffleQuestions }
+            : {}),
+          ...(input.shuffleOptions !== undefined ? { shuffleOptions: input.shuffleOptions } : {}),
+          ...(input.passMark !== undefined
+            ? { passMark: input.passMark === null ? null : String(input.passMark) }
+            : {}),
+          ...(input.negativeMarking !== undefined
+            ? {
+                negativeMarking:
+                  input.negativeMarking === null ? null : String(input.negativeMarking),
+              }
+            : {}),
+          ...(input.reviewPolicy !== undefined ? { reviewPolicy: input.reviewPolicy } : {}),
+          questions,
+          pool,
+          updatedAt: deps.clock.now(),
+        })
+        .where(and(eq(quizzes.id, id), isNull(quizzes.deletedAt)))
+        .returning();
+      if (!updated) throw quizNotFound();
+      return present(updated, true);
+    },
+
+    async publish(principal: Principal, id: string) {
+      const row = await loadOwned(principal, id);
+      if (row.status === 'archived')
+        throw quizArchived('Archived quizzes cannot be published again.');
+      if (row.status === 'published') return present(row, true);
+      const at = deps.clock.now();
+      const [updated] = await db
+        .update(quizzes)
+        .set({ status: 'published', publishedAt: at, updatedAt: at })
+        .where(and(eq(quizzes.id, id), eq(quizzes.status, 'draft')))
+        .returning();
+      return present(updated ?? (await load(id)), true);
+    },
+
+    async remove(principal: Principal, id: string) {
+      await loadOwned(principal, id);
+      await db.update(quizzes).set({ deletedAt: deps.clock.now() }).where(eq(quizzes.id, id));
+    },
+  };
+}
+
+export type QuizzesService = ReturnType<typeof createQuizzesService>;
