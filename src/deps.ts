@@ -9,6 +9,7 @@ import { createCreditsService } from './modules/credits/credits.service.ts';
 import { createHealthService, type HealthCheck } from './modules/health/health.service.ts';
 import { createQuestionsRepository } from './modules/questions/questions.repository.ts';
 import { createQuestionsService } from './modules/questions/questions.service.ts';
+import { createQuizzesRepository } from './modules/quizzes/quizzes.repository.ts';
 import { createQuizzesService } from './modules/quizzes/quizzes.service.ts';
 import { probeSandbox } from './modules/sandbox/sandbox.probe.ts';
 import { createUsersRepository } from './modules/users/users.repository.ts';
@@ -164,7 +165,11 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     repository: createQuestionsRepository(database.db),
     clock,
   });
-  const quizzes = createQuizzesService({ db: database.db, questions, clock });
+  const quizzes = createQuizzesService({
+    repository: createQuizzesRepository(database.db),
+    questions,
+    clock,
+  });
 
   return {
     config,

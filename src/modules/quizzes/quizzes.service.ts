@@ -1,14 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { and, desc, eq, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Clock } from '../../platform/clock/clock.ts';
-import type { Database } from '../../platform/db/database.ts';
 import { createErrorFactory, validationFailed } from '../../platform/errors/errors.ts';
 import type { Principal } from '../../platform/http/access.ts';
 import { decodeCursor, toPage } from '../../platform/http/pagination.ts';
 import type { QuestionsService } from '../questions/questions.service.ts';
+import type { QuizVisibility, QuizzesRepository } from './quizzes.repository.ts';
 import type { CreateQuizBody, PatchQuizBody } from './quizzes.schemas.ts';
-import { type QuizRow, quizzes } from './quizzes.tables.ts';
+import type { QuizRow } from './quizzes.tables.ts';
 
 export const quizNotFound = createErrorFactory({
   code: 'QUIZ_NOT_FOUND',
@@ -58,11 +57,11 @@ function present(row: QuizRow, forStaff: boolean) {
 }
 
 export function createQuizzesService(deps: {
-  db: Database;
+  repository: QuizzesRepository;
   questions: QuestionsService;
   clock: Clock;
 }) {
-  const { db } = deps;
+  const { repository } = deps;
 
   /** Checks what the fields say together: a window that closes after it opens, questions that exist. */
   const checkContent = async (merged: {
@@ -109,10 +108,7 @@ export function createQuizzesService(deps: {
   };
 
   const load = async (id: string) => {
-    const [row] = await db
-      .select()
-      .from(quizzes)
-      .where(and(eq(quizzes.id, id), isNull(quizzes.deletedAt)));
+    const row = await repository.findLive(id);
     if (!row) throw quizNotFound();
     return row;
   };
@@ -122,14 +118,6 @@ export function createQuizzesService(deps: {
     if (principal.role !== 'admin' && row.createdBy !== principal.userId) throw notQuizOwner();
     return row;
   };
-
-  /** Students see published quizzes whose window is open now. */
-  const openNow = (now: Date): SQL =>
-    and(
-      eq(quizzes.status, 'published'),
-      or(isNull(quizzes.opensAt), sql`${quizzes.opensAt} <= ${now}`),
-      or(isNull(quizzes.closesAt), sql`${quizzes.closesAt} > ${now}`),
-    )!;
 
   const date = (value: string | null | undefined) => (value ? new Date(value) : null);
 
@@ -144,29 +132,26 @@ export function createQuizzesService(deps: {
         pool: input.pool ?? null,
       });
       const at = deps.clock.now();
-      const [row] = await db
-        .insert(quizzes)
-        .values({
-          id: randomUUID(),
-          title: input.title,
-          description: input.description ?? '',
-          durationMinutes: input.durationMinutes == null ? null : String(input.durationMinutes),
-          opensAt,
-          closesAt,
-          maxAttempts: input.maxAttempts ?? 1,
-          shuffleQuestions: input.shuffleQuestions ?? false,
-          shuffleOptions: input.shuffleOptions ?? false,
-          passMark: input.passMark == null ? null : String(input.passMark),
-          negativeMarking: input.negativeMarking == null ? null : String(input.negativeMarking),
-          reviewPolicy: input.reviewPolicy ?? 'after_submit',
-          questions: input.questions ?? null,
-          pool: input.pool ?? null,
-          createdBy: principal.userId,
-          createdAt: at,
-          updatedAt: at,
-        })
-        .returning();
-      return present(row!, true);
+      const row = await repository.insert({
+        id: randomUUID(),
+        title: input.title,
+        description: input.description ?? '',
+        durationMinutes: input.durationMinutes == null ? null : String(input.durationMinutes),
+        opensAt,
+        closesAt,
+        maxAttempts: input.maxAttempts ?? 1,
+        shuffleQuestions: input.shuffleQuestions ?? false,
+        shuffleOptions: input.shuffleOptions ?? false,
+        passMark: input.passMark == null ? null : String(input.passMark),
+        negativeMarking: input.negativeMarking == null ? null : String(input.negativeMarking),
+        reviewPolicy: input.reviewPolicy ?? 'after_submit',
+        questions: input.questions ?? null,
+        pool: input.pool ?? null,
+        createdBy: principal.userId,
+        createdAt: at,
+        updatedAt: at,
+      });
+      return present(row, true);
     },
 
     async list(
@@ -174,23 +159,17 @@ export function createQuizzesService(deps: {
       input: { status?: QuizRow['status']; limit: number; cursor?: string },
     ) {
       const after = decodeCursor(input.cursor, cursorSchema);
-      const conditions: SQL[] = [isNull(quizzes.deletedAt)];
-      if (!isStaff(principal)) conditions.push(openNow(deps.clock.now()));
-      else if (principal.role === 'instructor')
-        conditions.push(eq(quizzes.createdBy, principal.userId));
-      if (input.status) conditions.push(eq(quizzes.status, input.status));
-      if (after) {
-        const at = new Date(after.createdAt);
-        conditions.push(
-          or(lt(quizzes.createdAt, at), and(eq(quizzes.createdAt, at), lt(quizzes.id, after.id)))!,
-        );
-      }
-      const rows = await db
-        .select()
-        .from(quizzes)
-        .where(and(...conditions))
-        .orderBy(desc(quizzes.createdAt), desc(quizzes.id))
-        .limit(input.limit + 1);
+      const visibility: QuizVisibility = !isStaff(principal)
+        ? { kind: 'open', now: deps.clock.now() }
+        : principal.role === 'instructor'
+          ? { kind: 'author', userId: principal.userId }
+          : { kind: 'all' };
+      const rows = await repository.list({
+        visibility,
+        limit: input.limit + 1,
+        ...(input.status ? { status: input.status } : {}),
+        ...(after ? { after: { createdAt: new Date(after.createdAt), id: after.id } } : {}),
+      });
       return toPage(
         rows,
         input.limit,
@@ -206,10 +185,7 @@ export function createQuizzesService(deps: {
       const row = await load(id);
       if (isStaff(principal)) return present(row, true);
       // A quiz a student may not take is, to them, not there.
-      const [visible] = await db
-        .select({ id: quizzes.id })
-        .from(quizzes)
-        .where(and(eq(quizzes.id, id), openNow(deps.clock.now())));
+      const visible = await repository.findLive(id, { kind: 'open', now: deps.clock.now() });
       if (!visible) throw quizNotFound();
       return present(row, false);
     },
@@ -222,40 +198,36 @@ export function createQuizzesService(deps: {
       const questions = input.questions ?? (input.pool ? null : row.questions);
       const pool = input.pool ?? (input.questions ? null : row.pool);
       await checkContent({ opensAt, closesAt, questions, pool });
-      const [updated] = await db
-        .update(quizzes)
-        .set({
-          ...(input.title !== undefined ? { title: input.title } : {}),
-          ...(input.description !== undefined ? { description: input.description } : {}),
-          ...(input.durationMinutes !== undefined
-            ? {
-                durationMinutes:
-                  input.durationMinutes === null ? null : String(input.durationMinutes),
-              }
-            : {}),
-          opensAt,
-          closesAt,
-          ...(input.maxAttempts !== undefined ? { maxAttempts: input.maxAttempts } : {}),
-          ...(input.shuffleQuestions !== undefined
-            ? { shuffleQuestions: input.shuffleQuestions }
-            : {}),
-          ...(input.shuffleOptions !== undefined ? { shuffleOptions: input.shuffleOptions } : {}),
-          ...(input.passMark !== undefined
-            ? { passMark: input.passMark === null ? null : String(input.passMark) }
-            : {}),
-          ...(input.negativeMarking !== undefined
-            ? {
-                negativeMarking:
-                  input.negativeMarking === null ? null : String(input.negativeMarking),
-              }
-            : {}),
-          ...(input.reviewPolicy !== undefined ? { reviewPolicy: input.reviewPolicy } : {}),
-          questions,
-          pool,
-          updatedAt: deps.clock.now(),
-        })
-        .where(and(eq(quizzes.id, id), isNull(quizzes.deletedAt)))
-        .returning();
+      const updated = await repository.update(id, {
+        ...(input.title !== undefined ? { title: input.title } : {}),
+        ...(input.description !== undefined ? { description: input.description } : {}),
+        ...(input.durationMinutes !== undefined
+          ? {
+              durationMinutes:
+                input.durationMinutes === null ? null : String(input.durationMinutes),
+            }
+          : {}),
+        opensAt,
+        closesAt,
+        ...(input.maxAttempts !== undefined ? { maxAttempts: input.maxAttempts } : {}),
+        ...(input.shuffleQuestions !== undefined
+          ? { shuffleQuestions: input.shuffleQuestions }
+          : {}),
+        ...(input.shuffleOptions !== undefined ? { shuffleOptions: input.shuffleOptions } : {}),
+        ...(input.passMark !== undefined
+          ? { passMark: input.passMark === null ? null : String(input.passMark) }
+          : {}),
+        ...(input.negativeMarking !== undefined
+          ? {
+              negativeMarking:
+                input.negativeMarking === null ? null : String(input.negativeMarking),
+            }
+          : {}),
+        ...(input.reviewPolicy !== undefined ? { reviewPolicy: input.reviewPolicy } : {}),
+        questions,
+        pool,
+        updatedAt: deps.clock.now(),
+      });
       if (!updated) throw quizNotFound();
       return present(updated, true);
     },
@@ -266,17 +238,13 @@ export function createQuizzesService(deps: {
         throw quizArchived('Archived quizzes cannot be published again.');
       if (row.status === 'published') return present(row, true);
       const at = deps.clock.now();
-      const [updated] = await db
-        .update(quizzes)
-        .set({ status: 'published', publishedAt: at, updatedAt: at })
-        .where(and(eq(quizzes.id, id), eq(quizzes.status, 'draft')))
-        .returning();
+      const updated = await repository.publish(id, at);
       return present(updated ?? (await load(id)), true);
     },
 
     async remove(principal: Principal, id: string) {
       await loadOwned(principal, id);
-      await db.update(quizzes).set({ deletedAt: deps.clock.now() }).where(eq(quizzes.id, id));
+      await repository.softDelete(id, deps.clock.now());
     },
   };
 }

@@ -1,0 +1,99 @@
+import { and, desc, eq, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
+import type { Database } from '../../platform/db/database.ts';
+import { type QuizRow, quizzes } from './quizzes.tables.ts';
+
+export type QuizInsert = typeof quizzes.$inferInsert;
+export type QuizVisibility =
+  | { kind: 'all' }
+  | { kind: 'author'; userId: string }
+  | { kind: 'open'; now: Date };
+
+/** Published, and its window (if any) contains `now`. */
+const openAt = (now: Date): SQL =>
+  and(
+    eq(quizzes.status, 'published'),
+    or(isNull(quizzes.opensAt), sql`${quizzes.opensAt} <= ${now}`),
+    or(isNull(quizzes.closesAt), sql`${quizzes.closesAt} > ${now}`),
+  )!;
+
+const visibleTo = (visibility: QuizVisibility): SQL | undefined =>
+  visibility.kind === 'author'
+    ? eq(quizzes.createdBy, visibility.userId)
+    : visibility.kind === 'open'
+      ? openAt(visibility.now)
+      : undefined;
+
+export function createQuizzesRepository(db: Database) {
+  return {
+    async insert(row: QuizInsert): Promise<QuizRow> {
+      const [inserted] = await db.insert(quizzes).values(row).returning();
+      return inserted!;
+    },
+
+    async findLive(
+      id: string,
+      visibility: QuizVisibility = { kind: 'all' },
+    ): Promise<QuizRow | undefined> {
+      const condition = visibleTo(visibility);
+      const [row] = await db
+        .select()
+        .from(quizzes)
+        .where(
+          and(eq(quizzes.id, id), isNull(quizzes.deletedAt), ...(condition ? [condition] : [])),
+        );
+      return row;
+    },
+
+    async list(filter: {
+      visibility: QuizVisibility;
+      status?: QuizRow['status'];
+      limit: number;
+      after?: { createdAt: Date; id: string };
+    }): Promise<QuizRow[]> {
+      const conditions: SQL[] = [isNull(quizzes.deletedAt)];
+      const visible = visibleTo(filter.visibility);
+      if (visible) conditions.push(visible);
+      if (filter.status) conditions.push(eq(quizzes.status, filter.status));
+      if (filter.after) {
+        const { createdAt, id } = filter.after;
+        conditions.push(
+          or(
+            lt(quizzes.createdAt, createdAt),
+            and(eq(quizzes.createdAt, createdAt), lt(quizzes.id, id)),
+          )!,
+        );
+      }
+      return db
+        .select()
+        .from(quizzes)
+        .where(and(...conditions))
+        .orderBy(desc(quizzes.createdAt), desc(quizzes.id))
+        .limit(filter.limit);
+    },
+
+    async update(id: string, changes: Partial<QuizInsert>): Promise<QuizRow | undefined> {
+      const [row] = await db
+        .update(quizzes)
+        .set(changes)
+        .where(and(eq(quizzes.id, id), isNull(quizzes.deletedAt)))
+        .returning();
+      return row;
+    },
+
+    /** Draft → published, once: a second publish changes nothing. */
+    async publish(id: string, at: Date): Promise<QuizRow | undefined> {
+      const [row] = await db
+        .update(quizzes)
+        .set({ status: 'published', publishedAt: at, updatedAt: at })
+        .where(and(eq(quizzes.id, id), eq(quizzes.status, 'draft'), isNull(quizzes.deletedAt)))
+        .returning();
+      return row;
+    },
+
+    async softDelete(id: string, at: Date): Promise<void> {
+      await db.update(quizzes).set({ deletedAt: at }).where(eq(quizzes.id, id));
+    },
+  };
+}
+
+export type QuizzesRepository = ReturnType<typeof createQuizzesRepository>;
