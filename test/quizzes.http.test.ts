@@ -258,4 +258,53 @@ describe('quizzes', () => {
     const audit = (await t.deps.audit.list({ action: 'quizzes.deleted', limit: 5 })).items;
     expect(audit[0]?.targetId).toBe(quiz.id);
   });
+
+  it('archives a quiz: students no longer see it, and it cannot change or be published again', async () => {
+    const quiz = (await create({ title: 'Old exam', pool: { count: 1 } })).json();
+    await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/quizzes/${quiz.id}/publish`,
+      headers: bearer(author),
+    });
+    const archived = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/quizzes/${quiz.id}`,
+      headers: bearer(author),
+      payload: { status: 'archived' },
+    });
+    expect(archived.json().status).toBe('archived');
+    expect(
+      (
+        await t.app.inject({
+          method: 'GET',
+          url: `/api/v1/quizzes/${quiz.id}`,
+          headers: bearer(student),
+        })
+      ).statusCode,
+    ).toBe(404);
+    const edit = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/quizzes/${quiz.id}`,
+      headers: bearer(author),
+      payload: { title: 'New' },
+    });
+    expect(edit.statusCode).toBe(409);
+    expect(edit.json().code).toBe('QUIZ_ARCHIVED');
+    expect(
+      (
+        await t.app.inject({
+          method: 'POST',
+          url: `/api/v1/quizzes/${quiz.id}/publish`,
+          headers: bearer(author),
+        })
+      ).statusCode,
+    ).toBe(409);
+    const bad = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/quizzes/${quiz.id}`,
+      headers: bearer(author),
+      payload: { status: 'published' },
+    });
+    expect(bad.statusCode).toBe(400);
+  });
 });

@@ -52,6 +52,7 @@ export const createQuizBody = z.strictObject({
 
 export const patchQuizBody = z.strictObject({
   title: z.string().trim().min(1).max(300).optional(),
+  status: z.literal('archived').optional().describe('archive the quiz (publish has its own route)'),
   ...settings,
   questions: questionRefs.optional(),
   pool: pool.optional(),

@@ -224,6 +224,7 @@ export function createQuizzesService(deps: {
             }
           : {}),
         ...(input.reviewPolicy !== undefined ? { reviewPolicy: input.reviewPolicy } : {}),
+        ...(input.status === 'archived' ? { status: 'archived' as const } : {}),
         questions,
         pool,
         updatedAt: deps.clock.now(),
