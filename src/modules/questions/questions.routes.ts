@@ -1,8 +1,9 @@
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { principalOf } from '../../platform/http/access.ts';
 import { pageOf } from '../../platform/http/pagination.ts';
-import { requestContext } from '../../platform/http/request-context.ts';
+import { auditRequest } from '../audit/audit.request.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import {
   questionIdParams,
@@ -22,19 +23,8 @@ export function questionsRoutes(deps: {
 }): FastifyPluginAsyncZod {
   const tags = ['questions'];
   return async (app) => {
-    const audited = async (
-      request: Parameters<typeof principalOf>[0],
-      action: string,
-      questionId: string,
-    ) => {
-      const actor = principalOf(request);
-      await deps.audit.record({
-        action,
-        actor: { id: actor.userId, email: actor.email },
-        target: { type: 'question', id: questionId },
-        context: requestContext(request),
-      });
-    };
+    const audited = (request: FastifyRequest, action: string, id: string) =>
+      auditRequest(deps.audit, request, { action, target: { type: 'question', id } });
 
     app.get(
       '/questions/random',
