@@ -1,4 +1,3 @@
-import http from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
@@ -14,7 +13,7 @@ import {
 import { type Child, start, stop, waitForExit } from './lib/children.ts';
 import { processCpuSeconds, systemCpu } from './lib/cpu.ts';
 import { closedLoop, type LoadResult } from './lib/load.ts';
-import { freePort, HOST, waitForOk } from './lib/net.ts';
+import { freePort, HOST, send, waitForOk } from './lib/net.ts';
 import {
   formatCount,
   formatMs,
@@ -208,33 +207,8 @@ async function loadRound(child: Child, port: number, idle: Child): Promise<Sampl
 }
 
 /** One login on a fresh connection, to check the credentials before the rounds. */
-function loginOnce(port: number): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const request = http.request(
-      {
-        host: HOST,
-        port,
-        path: LOGIN_PATH,
-        method: 'POST',
-        agent: false,
-        timeout: 10_000,
-        headers: { ...JSON_HEADERS, 'content-length': String(Buffer.byteLength(LOGIN_BODY)) },
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          body += chunk;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-        res.on('error', reject);
-      },
-    );
-    request.on('timeout', () => request.destroy(new Error('login timed out')));
-    request.on('error', reject);
-    request.end(LOGIN_BODY);
-  });
-}
+const loginOnce = (port: number) =>
+  send(port, { method: 'POST', path: LOGIN_PATH, headers: JSON_HEADERS, body: LOGIN_BODY });
 
 const statusText = (statuses: Record<string, number>) =>
   Object.entries(statuses)

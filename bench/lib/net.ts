@@ -25,25 +25,43 @@ export function freePort(): Promise<number> {
 
 export type Response = { status: number; body: string };
 
-/** One GET on a fresh connection (no keep-alive), the way a probe or a first visitor arrives. */
-export function get(port: number, path: string, timeoutMs = 10_000): Promise<Response> {
+/** One request on a fresh connection (no keep-alive), the way a probe or a first visitor arrives. */
+export function send(
+  port: number,
+  options: {
+    method?: string;
+    path: string;
+    body?: string;
+    headers?: Record<string, string>;
+    timeoutMs?: number;
+  },
+): Promise<Response> {
+  const { method = 'GET', path, body, timeoutMs = 10_000 } = options;
+  const headers = {
+    ...options.headers,
+    ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}),
+  };
   return new Promise((resolve, reject) => {
-    const request = http.get(
-      { host: HOST, port, path, agent: false, timeout: timeoutMs },
+    const request = http.request(
+      { host: HOST, port, path, method, headers, agent: false, timeout: timeoutMs },
       (res) => {
-        let body = '';
+        let text = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
-          body += chunk;
+          text += chunk;
         });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
         res.on('error', reject);
       },
     );
-    request.on('timeout', () => request.destroy(new Error(`GET ${path} timed out`)));
+    request.on('timeout', () => request.destroy(new Error(`${method} ${path} timed out`)));
     request.on('error', reject);
+    request.end(body);
   });
 }
+
+export const get = (port: number, path: string, timeoutMs = 10_000) =>
+  send(port, { path, timeoutMs });
 
 /**
  * Polls `GET path` every `intervalMs` until it answers 200 and returns `performance.now()` at
