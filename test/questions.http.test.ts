@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { bearer, signedIn, type Tokens } from './support/auth.ts';
+import { expectInvalidAt } from './support/problems.ts';
 
 const KEY_FIELDS = ['correct', 'weight', 'accepted', 'tolerance', 'explanation', 'caseSensitive'];
 
@@ -151,15 +152,7 @@ describe('question bank', () => {
         'body.level',
       ],
     ];
-    for (const [what, payload, path] of cases) {
-      const response = await create(payload);
-      expect(response.statusCode, what).toBe(400);
-      const paths = (response.json().errors as Array<{ path: string }>).map((error) => error.path);
-      expect(
-        paths.some((found) => found.startsWith(path)),
-        `${what}: ${paths.join(', ')}`,
-      ).toBe(true);
-    }
+    for (const [what, payload, path] of cases) expectInvalidAt(await create(payload), path, what);
   });
 
   it('accepts weights instead of correct flags (GIFT %50, Moodle fraction)', async () => {
