@@ -16,6 +16,8 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import type { Deps } from './deps.ts';
+import { attemptsRoutes } from './modules/attempts/attempts.routes.ts';
+import { attendanceRoutes } from './modules/attendance/attendance.routes.ts';
 import { auditRoutes } from './modules/audit/audit.routes.ts';
 import { bearerToken, createAuthenticator } from './modules/auth/auth.authenticate.ts';
 import { csrfInvalid } from './modules/auth/auth.errors.ts';
@@ -148,6 +150,8 @@ export async function buildApp(deps: Deps): Promise<App> {
       await api.register(auditRoutes({ audit: deps.audit }));
       await api.register(questionsRoutes({ questions: deps.questions, audit: deps.audit }));
       await api.register(quizzesRoutes({ quizzes: deps.quizzes, audit: deps.audit }));
+      await api.register(attemptsRoutes({ attempts: deps.attempts }));
+      await api.register(attendanceRoutes({ attendance: deps.attendance, audit: deps.audit }));
     },
     { prefix: '/api/v1' },
   );

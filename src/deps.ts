@@ -1,5 +1,9 @@
 import { resolve } from 'node:path';
 import { type AppEvents, type AppJobs, appJobCatalogue } from './jobs.ts';
+import { createAttemptsRepository } from './modules/attempts/attempts.repository.ts';
+import { createAttemptsService } from './modules/attempts/attempts.service.ts';
+import { createAttendanceRepository } from './modules/attendance/attendance.repository.ts';
+import { createAttendanceService } from './modules/attendance/attendance.service.ts';
 import { createAuditService } from './modules/audit/audit.service.ts';
 import { createAuthRepository } from './modules/auth/auth.repository.ts';
 import { createAuthService } from './modules/auth/auth.service.ts';
@@ -161,15 +165,36 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     loginPerMinute: config.rateLimits.loginPerMinute,
   });
   revokeSessions = (userId) => auth.revokeAllSessions(userId);
+  // Attempts cache quiz papers; changes in this process drop them at once (others within 2 s).
+  let forgetPaper: ((quizId?: string) => void) | undefined;
   const questions = createQuestionsService({
     repository: createQuestionsRepository(database.db),
     clock,
+    onChange: () => forgetPaper?.(),
   });
   const quizzes = createQuizzesService({
     repository: createQuizzesRepository(database.db),
     questions,
     clock,
+    onChange: (quizId) => forgetPaper?.(quizId),
   });
+  const attendance = createAttendanceService({
+    repository: createAttendanceRepository(database.db),
+    quizzes,
+    users,
+    clock,
+  });
+  const attempts = createAttemptsService({
+    db: database.db,
+    repository: createAttemptsRepository(database.db),
+    quizzes,
+    questions,
+    attendance,
+    clock,
+    logger: logger.child({ component: 'attempts' }),
+    graceMs: config.attemptGraceMs,
+  });
+  forgetPaper = attempts.forgetPaper;
 
   return {
     config,
@@ -194,6 +219,8 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     auth,
     questions,
     quizzes,
+    attendance,
+    attempts,
     /** Closes in reverse order of need: broker and bus first, the database last. */
     async close() {
       // Mail still being sent for answered requests: give it the shutdown bound, then move on.

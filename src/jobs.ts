@@ -1,4 +1,11 @@
 import {
+  type AttemptsJobs,
+  attemptsJobCatalogue,
+  attemptsSchedules,
+  createAttemptsJobHandlers,
+} from './modules/attempts/attempts.jobs.ts';
+import type { AttemptsService } from './modules/attempts/attempts.service.ts';
+import {
   createMaintenanceJobHandlers,
   type MaintenanceJobs,
   maintenanceJobCatalogue,
@@ -9,13 +16,14 @@ import type { JobCatalogue, JobHandlers } from './platform/queue/queue.types.ts'
 import type { Schedule } from './platform/scheduler/scheduler.ts';
 
 /** Every job type of every module. A module adds its map here and its handlers below. */
-export type AppJobs = MaintenanceJobs;
+export type AppJobs = MaintenanceJobs & AttemptsJobs;
 
 export const appJobCatalogue: JobCatalogue<AppJobs> = {
   ...maintenanceJobCatalogue,
+  ...attemptsJobCatalogue,
 };
 
-export const appSchedules: Schedule<AppJobs>[] = [...maintenanceSchedules];
+export const appSchedules: Schedule<AppJobs>[] = [...maintenanceSchedules, ...attemptsSchedules];
 
 /** Events published after commit. Modules add their topics here. */
 export type AppEvents = {
@@ -24,8 +32,12 @@ export type AppEvents = {
   'users.changed': { userId: string };
 };
 
-export function createAppJobHandlers(deps: { ledger: JobLedger }): JobHandlers<AppJobs> {
+export function createAppJobHandlers(deps: {
+  ledger: JobLedger;
+  attempts: AttemptsService;
+}): JobHandlers<AppJobs> {
   return {
     ...createMaintenanceJobHandlers(deps),
+    ...createAttemptsJobHandlers(deps),
   };
 }

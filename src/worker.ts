@@ -18,7 +18,7 @@ export async function startWorkerRole(
   options: { queues?: readonly string[] } = {},
 ): Promise<WorkerRole> {
   const worker = await deps.jobs.startWorker({
-    handlers: createAppJobHandlers({ ledger: deps.jobs.ledger }),
+    handlers: createAppJobHandlers({ ledger: deps.jobs.ledger, attempts: deps.attempts }),
     ...(options.queues ? { queues: options.queues } : {}),
     concurrency: deps.config.jobs.concurrency,
   });

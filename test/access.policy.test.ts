@@ -41,6 +41,20 @@ const POLICY: Record<string, 'public' | 'authenticated' | readonly Role[]> = {
   'PATCH /api/v1/quizzes/{id}': ['admin', 'instructor'],
   'POST /api/v1/quizzes/{id}/publish': ['admin', 'instructor'],
   'DELETE /api/v1/quizzes/{id}': ['admin', 'instructor'],
+  'POST /api/v1/quizzes/{id}/submit': 'authenticated',
+  'POST /api/v1/attempts/quizzes/{quizId}/start': 'authenticated',
+  'GET /api/v1/attempts': ['admin', 'instructor'],
+  'GET /api/v1/attempts/{id}': 'authenticated',
+  'POST /api/v1/attempts/{id}/answers': 'authenticated',
+  'POST /api/v1/attempts/{id}/submit': 'authenticated',
+  'POST /api/v1/attempts/{id}/events': 'authenticated',
+  'GET /api/v1/results/attempts/{attemptId}': 'authenticated',
+  'GET /api/v1/results/my-results': 'authenticated',
+  'GET /api/v1/attendance': ['admin', 'instructor'],
+  'POST /api/v1/attendance': ['admin', 'instructor'],
+  'GET /api/v1/attendance/{id}': ['admin', 'instructor'],
+  'PUT /api/v1/attendance/{id}': ['admin', 'instructor'],
+  'DELETE /api/v1/attendance/{id}': ['admin', 'instructor'],
 };
 
 const ROLES: Role[] = ['student', 'instructor', 'admin'];

@@ -94,6 +94,21 @@ export function createQuestionsRepository(db: Database) {
         .limit(page.limit);
     },
 
+    /** These questions, soft-deleted ones included (an attempt keeps what it was given). */
+    async byIds(ids: string[]): Promise<QuestionRow[]> {
+      if (ids.length === 0) return [];
+      return db.select().from(questions).where(inArray(questions.id, ids));
+    },
+
+    async matching(filter: QuestionFilter, limit: number): Promise<QuestionRow[]> {
+      return db
+        .select()
+        .from(questions)
+        .where(and(...filterConditions(filter)))
+        .orderBy(questions.id)
+        .limit(limit);
+    },
+
     /** Which of these ids are live questions. */
     async liveIds(ids: string[]): Promise<Set<string>> {
       if (ids.length === 0) return new Set();

@@ -119,7 +119,12 @@ export function presentForStudent(row: QuestionRow) {
   };
 }
 
-export function createQuestionsService(deps: { repository: QuestionsRepository; clock: Clock }) {
+export function createQuestionsService(deps: {
+  repository: QuestionsRepository;
+  clock: Clock;
+  /** Told after a question changes, so caches of question content can drop it. */
+  onChange?: (id: string) => void;
+}) {
   const filterOf = (input: {
     type?: QuestionType;
     tags?: string[];
@@ -163,11 +168,13 @@ export function createQuestionsService(deps: { repository: QuestionsRepository; 
         updatedAt: deps.clock.now(),
       });
       if (!row) throw questionNotFound();
+      deps.onChange?.(id);
       return presentForStaff(row);
     },
 
     async remove(id: string) {
       if (!(await deps.repository.softDelete(id, deps.clock.now()))) throw questionNotFound();
+      deps.onChange?.(id);
     },
 
     async list(input: {
@@ -194,6 +201,16 @@ export function createQuestionsService(deps: { repository: QuestionsRepository; 
     async missing(ids: string[]): Promise<string[]> {
       const live = await deps.repository.liveIds([...new Set(ids)]);
       return ids.filter((id) => !live.has(id));
+    },
+
+    /** Rows for other modules that hold question ids (attempts score and show them). */
+    async rowsByIds(ids: string[]): Promise<QuestionRow[]> {
+      return deps.repository.byIds([...new Set(ids)]);
+    },
+
+    /** Every live question a pool draws from (capped: a pool larger than this draws from its first part). */
+    async poolRows(input: { tags?: string[]; language?: string; level?: Level }) {
+      return deps.repository.matching(filterOf(input), 5_000);
     },
 
     /** How many live questions a pool would draw from. */

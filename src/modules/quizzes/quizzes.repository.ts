@@ -1,5 +1,5 @@
 import { and, desc, eq, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
-import type { Database } from '../../platform/db/database.ts';
+import type { Database, Executor } from '../../platform/db/database.ts';
 import { type QuizRow, quizzes } from './quizzes.tables.ts';
 
 export type QuizInsert = typeof quizzes.$inferInsert;
@@ -71,13 +71,51 @@ export function createQuizzesRepository(db: Database) {
         .limit(filter.limit);
     },
 
-    async update(id: string, changes: Partial<QuizInsert>): Promise<QuizRow | undefined> {
+    /** With `contentFrozenAfterAttempts`, changes nothing once an attempt exists (checked in the same statement). */
+    async update(
+      id: string,
+      changes: Partial<QuizInsert>,
+      options: { contentFrozenAfterAttempts?: boolean } = {},
+    ): Promise<QuizRow | undefined> {
       const [row] = await db
         .update(quizzes)
         .set(changes)
-        .where(and(eq(quizzes.id, id), isNull(quizzes.deletedAt)))
+        .where(
+          and(
+            eq(quizzes.id, id),
+            isNull(quizzes.deletedAt),
+            ...(options.contentFrozenAfterAttempts ? [isNull(quizzes.firstAttemptAt)] : []),
+          ),
+        )
         .returning();
       return row;
+    },
+
+    /**
+     * Records the first attempt, taking the row lock that orders it against a concurrent edit.
+     * Returns the quiz's `updatedAt` when this call was the first, undefined otherwise.
+     */
+    async markTaken(executor: Executor, id: string, at: Date): Promise<Date | undefined> {
+      const [row] = await executor
+        .update(quizzes)
+        .set({ firstAttemptAt: at })
+        .where(and(eq(quizzes.id, id), isNull(quizzes.firstAttemptAt)))
+        .returning({ updatedAt: quizzes.updatedAt });
+      return row?.updatedAt;
+    },
+
+    /** Deleted or not: attempts keep working with the quiz they started. */
+    async find(id: string): Promise<QuizRow | undefined> {
+      const [row] = await db.select().from(quizzes).where(eq(quizzes.id, id));
+      return row;
+    },
+
+    async idsAuthoredBy(userId: string): Promise<string[]> {
+      const rows = await db
+        .select({ id: quizzes.id })
+        .from(quizzes)
+        .where(eq(quizzes.createdBy, userId));
+      return rows.map((row) => row.id);
     },
 
     /** Draft → published, once: a second publish changes nothing. */

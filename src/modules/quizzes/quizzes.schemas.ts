@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { pageQuery } from '../../platform/http/pagination.ts';
 import { LEVELS } from '../questions/questions.models.ts';
+import { studentQuestion } from '../questions/questions.schemas.ts';
 
 const questionRefs = z
   .array(
@@ -41,6 +42,18 @@ const settings = {
     .optional()
     .describe('fraction of a question’s points lost for a wrong answer'),
   reviewPolicy: z.enum(['never', 'after_submit', 'after_close']).optional(),
+  maxFocusLosses: z
+    .number()
+    .int()
+    .min(0)
+    .max(1_000)
+    .nullable()
+    .optional()
+    .describe('tab switches / window blurs tolerated; one more triggers focusLossAction'),
+  focusLossAction: z
+    .enum(['flag', 'submit'])
+    .optional()
+    .describe('flag the attempt for staff (default) or submit it'),
 };
 
 export const createQuizBody = z.strictObject({
@@ -76,10 +89,19 @@ export const quizSchema = z
     passMark: z.number().nullable(),
     negativeMarking: z.number().nullable(),
     reviewPolicy: z.enum(['never', 'after_submit', 'after_close']),
+    maxFocusLosses: z.number().int().nullable(),
+    focusLossAction: z.enum(['flag', 'submit']),
+    hasAttempts: z.boolean().describe('once true, the questions and pool cannot change'),
     questions: z
       .array(z.object({ questionId: z.string(), points: z.number().optional() }))
       .optional(),
     pool: pool.optional(),
+    paper: z
+      .array(studentQuestion)
+      .optional()
+      .describe(
+        'students, untimed quizzes with a fixed list: the questions to answer with POST /quizzes/{id}/submit',
+      ),
     questionCount: z.number().int(),
     createdBy: z.string(),
     createdAt: z.iso.datetime(),

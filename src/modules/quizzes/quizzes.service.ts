@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Clock } from '../../platform/clock/clock.ts';
+import type { Executor } from '../../platform/db/database.ts';
 import { createErrorFactory, validationFailed } from '../../platform/errors/errors.ts';
 import type { Principal } from '../../platform/http/access.ts';
 import { decodeCursor, toPage } from '../../platform/http/pagination.ts';
-import type { QuestionsService } from '../questions/questions.service.ts';
+import { presentForStudent, type QuestionsService } from '../questions/questions.service.ts';
+import type { QuestionRow } from '../questions/questions.tables.ts';
 import type { QuizVisibility, QuizzesRepository } from './quizzes.repository.ts';
 import type { CreateQuizBody, PatchQuizBody } from './quizzes.schemas.ts';
 import type { QuizRow } from './quizzes.tables.ts';
@@ -19,6 +21,11 @@ export const notQuizOwner = createErrorFactory({
   status: 403,
   title: 'Only the quiz’s author or an admin may change it',
 });
+export const quizHasAttempts = createErrorFactory({
+  code: 'QUIZ_HAS_ATTEMPTS',
+  status: 409,
+  title: 'The quiz has attempts',
+});
 export const quizArchived = createErrorFactory({
   code: 'QUIZ_ARCHIVED',
   status: 409,
@@ -31,7 +38,7 @@ const cursorSchema = z.object({ createdAt: z.iso.datetime(), id: z.string() });
 const num = (value: string | null) => (value === null ? null : Number(value));
 
 /** Staff see how the quiz is made; students only see what they need to decide to take it. */
-function present(row: QuizRow, forStaff: boolean) {
+function present(row: QuizRow, forStaff: boolean, paper?: QuestionRow[]) {
   return {
     id: row.id,
     title: row.title,
@@ -46,8 +53,12 @@ function present(row: QuizRow, forStaff: boolean) {
     passMark: num(row.passMark),
     negativeMarking: num(row.negativeMarking),
     reviewPolicy: row.reviewPolicy,
+    maxFocusLosses: row.maxFocusLosses,
+    focusLossAction: row.focusLossAction,
+    hasAttempts: row.firstAttemptAt !== null,
     ...(forStaff && row.questions ? { questions: row.questions } : {}),
     ...(forStaff && row.pool ? { pool: row.pool } : {}),
+    ...(paper ? { paper: paper.map(presentForStudent) } : {}),
     questionCount: row.questions?.length ?? row.pool?.count ?? 0,
     createdBy: row.createdBy,
     createdAt: row.createdAt.toISOString(),
@@ -56,12 +67,24 @@ function present(row: QuizRow, forStaff: boolean) {
   };
 }
 
+/** What an attempt needs of a quiz: its settings and the rows of every question it can show. */
+export type QuizPaper = { quiz: QuizRow; questions: Map<string, QuestionRow> };
+
 export function createQuizzesService(deps: {
   repository: QuizzesRepository;
   questions: QuestionsService;
   clock: Clock;
+  /** Told after a quiz changes, so caches of it can drop it. */
+  onChange?: (id: string) => void;
 }) {
   const { repository } = deps;
+  const changed = (id: string) => deps.onChange?.(id);
+  const questionRowsOf = async (row: QuizRow) =>
+    row.questions
+      ? deps.questions.rowsByIds(row.questions.map((item) => item.questionId))
+      : row.pool
+        ? deps.questions.poolRows(row.pool)
+        : [];
 
   /** Checks what the fields say together: a window that closes after it opens, questions that exist. */
   const checkContent = async (merged: {
@@ -145,6 +168,8 @@ export function createQuizzesService(deps: {
         passMark: input.passMark == null ? null : String(input.passMark),
         negativeMarking: input.negativeMarking == null ? null : String(input.negativeMarking),
         reviewPolicy: input.reviewPolicy ?? 'after_submit',
+        maxFocusLosses: input.maxFocusLosses ?? null,
+        focusLossAction: input.focusLossAction ?? 'flag',
         questions: input.questions ?? null,
         pool: input.pool ?? null,
         createdBy: principal.userId,
@@ -187,6 +212,17 @@ export function createQuizzesService(deps: {
       // A quiz a student may not take is, to them, not there.
       const visible = await repository.findLive(id, { kind: 'open', now: deps.clock.now() });
       if (!visible) throw quizNotFound();
+      // An untimed quiz with a fixed list is answered in one go, so its questions are shown.
+      if (row.durationMinutes === null && row.questions) {
+        const byId = new Map(
+          (await questionRowsOf(row)).map((question) => [question.id, question]),
+        );
+        const paper = row.questions.flatMap((item) => {
+          const question = byId.get(item.questionId);
+          return question ? [{ ...question, points: String(item.points ?? question.points) }] : [];
+        });
+        return present(row, false, paper);
+      }
       return present(row, false);
     },
 
@@ -197,39 +233,56 @@ export function createQuizzesService(deps: {
       const closesAt = input.closesAt === undefined ? row.closesAt : date(input.closesAt);
       const questions = input.questions ?? (input.pool ? null : row.questions);
       const pool = input.pool ?? (input.questions ? null : row.pool);
+      const contentChanges = input.questions !== undefined || input.pool !== undefined;
+      if (contentChanges && row.firstAttemptAt)
+        throw quizHasAttempts('Its questions cannot change once someone has started it.');
       await checkContent({ opensAt, closesAt, questions, pool });
-      const updated = await repository.update(id, {
-        ...(input.title !== undefined ? { title: input.title } : {}),
-        ...(input.description !== undefined ? { description: input.description } : {}),
-        ...(input.durationMinutes !== undefined
-          ? {
-              durationMinutes:
-                input.durationMinutes === null ? null : String(input.durationMinutes),
-            }
-          : {}),
-        opensAt,
-        closesAt,
-        ...(input.maxAttempts !== undefined ? { maxAttempts: input.maxAttempts } : {}),
-        ...(input.shuffleQuestions !== undefined
-          ? { shuffleQuestions: input.shuffleQuestions }
-          : {}),
-        ...(input.shuffleOptions !== undefined ? { shuffleOptions: input.shuffleOptions } : {}),
-        ...(input.passMark !== undefined
-          ? { passMark: input.passMark === null ? null : String(input.passMark) }
-          : {}),
-        ...(input.negativeMarking !== undefined
-          ? {
-              negativeMarking:
-                input.negativeMarking === null ? null : String(input.negativeMarking),
-            }
-          : {}),
-        ...(input.reviewPolicy !== undefined ? { reviewPolicy: input.reviewPolicy } : {}),
-        ...(input.status === 'archived' ? { status: 'archived' as const } : {}),
-        questions,
-        pool,
-        updatedAt: deps.clock.now(),
-      });
-      if (!updated) throw quizNotFound();
+      const updated = await repository.update(
+        id,
+        {
+          ...(input.title !== undefined ? { title: input.title } : {}),
+          ...(input.description !== undefined ? { description: input.description } : {}),
+          ...(input.durationMinutes !== undefined
+            ? {
+                durationMinutes:
+                  input.durationMinutes === null ? null : String(input.durationMinutes),
+              }
+            : {}),
+          opensAt,
+          closesAt,
+          ...(input.maxAttempts !== undefined ? { maxAttempts: input.maxAttempts } : {}),
+          ...(input.shuffleQuestions !== undefined
+            ? { shuffleQuestions: input.shuffleQuestions }
+            : {}),
+          ...(input.shuffleOptions !== undefined ? { shuffleOptions: input.shuffleOptions } : {}),
+          ...(input.passMark !== undefined
+            ? { passMark: input.passMark === null ? null : String(input.passMark) }
+            : {}),
+          ...(input.negativeMarking !== undefined
+            ? {
+                negativeMarking:
+                  input.negativeMarking === null ? null : String(input.negativeMarking),
+              }
+            : {}),
+          ...(input.reviewPolicy !== undefined ? { reviewPolicy: input.reviewPolicy } : {}),
+          ...(input.maxFocusLosses !== undefined ? { maxFocusLosses: input.maxFocusLosses } : {}),
+          ...(input.focusLossAction !== undefined
+            ? { focusLossAction: input.focusLossAction }
+            : {}),
+          ...(input.status === 'archived' ? { status: 'archived' as const } : {}),
+          questions,
+          pool,
+          updatedAt: deps.clock.now(),
+        },
+        { contentFrozenAfterAttempts: contentChanges },
+      );
+      if (!updated) {
+        // Lost the race against a first attempt, or the quiz went away meanwhile.
+        if ((await repository.findLive(id))?.firstAttemptAt)
+          throw quizHasAttempts('Its questions cannot change once someone has started it.');
+        throw quizNotFound();
+      }
+      changed(id);
       return present(updated, true);
     },
 
@@ -240,12 +293,43 @@ export function createQuizzesService(deps: {
       if (row.status === 'published') return present(row, true);
       const at = deps.clock.now();
       const updated = await repository.publish(id, at);
+      changed(id);
       return present(updated ?? (await load(id)), true);
     },
 
     async remove(principal: Principal, id: string) {
       await loadOwned(principal, id);
       await repository.softDelete(id, deps.clock.now());
+      changed(id);
+    },
+
+    /** The quiz (even if deleted since) and its question rows, for attempts. */
+    async paper(id: string): Promise<QuizPaper | undefined> {
+      const quiz = await repository.find(id);
+      if (!quiz) return undefined;
+      const rows = await questionRowsOf(quiz);
+      return { quiz, questions: new Map(rows.map((row) => [row.id, row])) };
+    },
+
+    /**
+     * Freezes the quiz's questions: called in the transaction that creates an attempt. Returns
+     * the quiz's `updatedAt` the first time, so the caller can check it worked from that version.
+     */
+    async markTaken(executor: Executor, id: string): Promise<Date | undefined> {
+      return repository.markTaken(executor, id, deps.clock.now());
+    },
+
+    /** Whether this principal manages the quiz (its author, or an admin). */
+    async manages(principal: Principal, quizId: string): Promise<boolean> {
+      if (principal.role === 'admin') return true;
+      if (principal.role !== 'instructor') return false;
+      const row = await repository.findLive(quizId);
+      return row?.createdBy === principal.userId;
+    },
+
+    /** Ids of quizzes this instructor wrote (deleted ones too: their records stay theirs). */
+    async idsAuthoredBy(userId: string): Promise<string[]> {
+      return repository.idsAuthoredBy(userId);
     },
   };
 }

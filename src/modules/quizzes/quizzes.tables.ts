@@ -40,6 +40,13 @@ export const quizzes = pgTable(
     reviewPolicy: text('review_policy', { enum: ['never', 'after_submit', 'after_close'] })
       .notNull()
       .default('after_submit'),
+    /** Focus losses (tab hidden, window blur) tolerated before `focusLossAction`; null = no limit. */
+    maxFocusLosses: integer('max_focus_losses'),
+    focusLossAction: text('focus_loss_action', { enum: ['flag', 'submit'] })
+      .notNull()
+      .default('flag'),
+    /** Set by the first attempt; from then on the questions and pool are frozen. */
+    firstAttemptAt: timestamp('first_attempt_at', { withTimezone: true }),
     questions: jsonb('questions').$type<QuizQuestionRef[]>(),
     pool: jsonb('pool').$type<QuizPool>(),
     createdBy: text('created_by').notNull(),

@@ -77,6 +77,7 @@ const envSchema = z.object({
   RATE_LIMIT_ANONYMOUS_PER_MINUTE: positiveInt(300),
   RATE_LIMIT_USER_PER_MINUTE: positiveInt(600),
   RATE_LIMIT_LOGIN_PER_MINUTE: positiveInt(10),
+  ATTEMPT_GRACE_SECONDS: z.coerce.number({ error: 'must be a number' }).min(0).max(300).default(5),
 });
 
 export type Config = Readonly<{
@@ -106,6 +107,8 @@ export type Config = Readonly<{
     userPerMinute: number;
     loginPerMinute: number;
   }>;
+  /** Writes to an attempt are accepted this long after it expires (network delay). */
+  attemptGraceMs: number;
 }>;
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -184,6 +187,7 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
       userPerMinute: raw.RATE_LIMIT_USER_PER_MINUTE,
       loginPerMinute: raw.RATE_LIMIT_LOGIN_PER_MINUTE,
     },
+    attemptGraceMs: raw.ATTEMPT_GRACE_SECONDS * 1000,
   };
   return { ok: true, config: deepFreeze(config) };
 }

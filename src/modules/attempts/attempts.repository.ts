@@ -1,0 +1,230 @@
+import { and, asc, desc, eq, lt, ne, or, sql } from 'drizzle-orm';
+import type { Database, Executor } from '../../platform/db/database.ts';
+import {
+  type AttemptRow,
+  attemptAnswers,
+  attemptEvents,
+  attempts,
+  type QuestionOutcome,
+} from './attempts.tables.ts';
+
+export type AttemptInsert = typeof attempts.$inferInsert;
+export type Finalization = {
+  status: AttemptRow['status'];
+  endedBy: NonNullable<AttemptRow['endedBy']>;
+  submittedAt: Date;
+  score: number;
+  outcomes: QuestionOutcome[];
+  flagged?: boolean;
+  flaggedReason?: string;
+};
+
+export function createAttemptsRepository(db: Database) {
+  return {
+    /** Every attempt of one user at one quiz, oldest first (a handful at most). */
+    async ofUserAndQuiz(userId: string, quizId: string): Promise<AttemptRow[]> {
+      return db
+        .select()
+        .from(attempts)
+        .where(and(eq(attempts.quizId, quizId), eq(attempts.userId, userId)))
+        .orderBy(asc(attempts.number));
+    },
+
+    /** Inserts unless another active attempt or the same number exists (both unique): then undefined. */
+    async insert(executor: Executor, row: AttemptInsert): Promise<AttemptRow | undefined> {
+      const [inserted] = await executor
+        .insert(attempts)
+        .values(row)
+        .onConflictDoNothing()
+        .returning();
+      return inserted;
+    },
+
+    async find(id: string): Promise<AttemptRow | undefined> {
+      const [row] = await db.select().from(attempts).where(eq(attempts.id, id));
+      return row;
+    },
+
+    async lock(executor: Executor, id: string): Promise<AttemptRow | undefined> {
+      const [row] = await executor.select().from(attempts).where(eq(attempts.id, id)).for('update');
+      return row;
+    },
+
+    async finalize(executor: Executor, id: string, change: Finalization): Promise<AttemptRow> {
+      const [row] = await executor
+        .update(attempts)
+        .set({
+          status: change.status,
+          endedBy: change.endedBy,
+          submittedAt: change.submittedAt,
+          score: String(change.score),
+          outcomes: change.outcomes,
+          ...(change.flagged ? { flagged: true, flaggedReason: change.flaggedReason ?? null } : {}),
+        })
+        .where(eq(attempts.id, id))
+        .returning();
+      return row!;
+    },
+
+    /**
+     * Last write wins, but only while the attempt is active. The key-share lock makes a save
+     * and a submit take turns: a save either lands before the submit reads the answers, or
+     * finds the attempt no longer active.
+     */
+    async saveAnswer(save: {
+      attemptId: string;
+      userId: string;
+      questionId: string;
+      answer: unknown;
+      at: Date;
+    }): Promise<boolean> {
+      const result = await db.execute(sql`
+        with live as (
+          select id from ${attempts}
+          where id = ${save.attemptId} and user_id = ${save.userId} and status = 'active'
+          for key share
+        )
+        insert into ${attemptAnswers} (attempt_id, question_id, answer, saved_at)
+        select id, ${save.questionId}, ${JSON.stringify(save.answer)}::jsonb, ${save.at} from live
+        on conflict (attempt_id, question_id)
+          do update set answer = excluded.answer, saved_at = excluded.saved_at
+        returning attempt_id`);
+      return (result as unknown as { rows: unknown[] }).rows.length === 1;
+    },
+
+    async answersOf(executor: Executor, attemptId: string): Promise<Map<string, unknown>> {
+      const rows = await executor
+        .select({ questionId: attemptAnswers.questionId, answer: attemptAnswers.answer })
+        .from(attemptAnswers)
+        .where(eq(attemptAnswers.attemptId, attemptId));
+      return new Map(rows.map((row) => [row.questionId, row.answer]));
+    },
+
+    /** Active attempts whose time ran out before `cutoff`. */
+    async overdueIds(cutoff: Date, limit: number): Promise<string[]> {
+      const rows = await db
+        .select({ id: attempts.id })
+        .from(attempts)
+        .where(and(eq(attempts.status, 'active'), lt(attempts.expiresAt, cutoff)))
+        .orderBy(asc(attempts.expiresAt))
+        .limit(limit);
+      return rows.map((row) => row.id);
+    },
+
+    /**
+     * Stores one telemetry event and counts it on the attempt, while it is active.
+     * Returns the attempt's counters after the event, or undefined when it is not active.
+     */
+    async recordEvent(event: {
+      id: string;
+      attemptId: string;
+      type: string;
+      at: Date;
+      receivedAt: Date;
+      detail: unknown;
+      focusLoss: boolean;
+      /** Past this many events an attempt's telemetry is still counted but no longer stored. */
+      maxStored: number;
+    }) {
+      return db.transaction(async (tx) => {
+        const [counted] = await tx
+          .update(attempts)
+          .set({
+            eventCounts: sql`jsonb_set(${attempts.eventCounts}, array[${event.type}::text],
+              to_jsonb(coalesce((${attempts.eventCounts} ->> ${event.type})::int, 0) + 1))`,
+            focusLosses: sql`${attempts.focusLosses} + ${event.focusLoss ? 1 : 0}`,
+          })
+          .where(and(eq(attempts.id, event.attemptId), eq(attempts.status, 'active')))
+          .returning({ focusLosses: attempts.focusLosses, eventCounts: attempts.eventCounts });
+        if (!counted) return undefined;
+        const total = Object.values(counted.eventCounts).reduce((sum, count) => sum + count, 0);
+        if (total <= event.maxStored) {
+          await tx.insert(attemptEvents).values({
+            id: event.id,
+            attemptId: event.attemptId,
+            type: event.type,
+            at: event.at,
+            receivedAt: event.receivedAt,
+            detail: event.detail ?? null,
+          });
+        }
+        return counted;
+      });
+    },
+
+    async flag(id: string, reason: string): Promise<void> {
+      await db
+        .update(attempts)
+        .set({ flagged: true, flaggedReason: reason })
+        .where(and(eq(attempts.id, id), eq(attempts.flagged, false)));
+    },
+
+    async recentEvents(attemptId: string, limit: number) {
+      return db
+        .select()
+        .from(attemptEvents)
+        .where(eq(attemptEvents.attemptId, attemptId))
+        .orderBy(desc(attemptEvents.receivedAt), desc(attemptEvents.id))
+        .limit(limit);
+    },
+
+    /** Finished attempts of one user, newest first. */
+    async finishedOf(
+      userId: string,
+      page: { limit: number; after?: { startedAt: Date; id: string } },
+    ): Promise<AttemptRow[]> {
+      return db
+        .select()
+        .from(attempts)
+        .where(
+          and(
+            eq(attempts.userId, userId),
+            ne(attempts.status, 'active'),
+            ...(page.after
+              ? [
+                  or(
+                    lt(attempts.startedAt, page.after.startedAt),
+                    and(
+                      eq(attempts.startedAt, page.after.startedAt),
+                      lt(attempts.id, page.after.id),
+                    ),
+                  )!,
+                ]
+              : []),
+          ),
+        )
+        .orderBy(desc(attempts.startedAt), desc(attempts.id))
+        .limit(page.limit);
+    },
+
+    /** Attempts at one quiz, newest first (staff). */
+    async ofQuiz(
+      quizId: string,
+      page: { limit: number; after?: { startedAt: Date; id: string } },
+    ): Promise<AttemptRow[]> {
+      return db
+        .select()
+        .from(attempts)
+        .where(
+          and(
+            eq(attempts.quizId, quizId),
+            ...(page.after
+              ? [
+                  or(
+                    lt(attempts.startedAt, page.after.startedAt),
+                    and(
+                      eq(attempts.startedAt, page.after.startedAt),
+                      lt(attempts.id, page.after.id),
+                    ),
+                  )!,
+                ]
+              : []),
+          ),
+        )
+        .orderBy(desc(attempts.startedAt), desc(attempts.id))
+        .limit(page.limit);
+    },
+  };
+}
+
+export type AttemptsRepository = ReturnType<typeof createAttemptsRepository>;

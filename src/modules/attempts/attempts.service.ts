@@ -1,0 +1,475 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Clock } from '../../platform/clock/clock.ts';
+import type { Database } from '../../platform/db/database.ts';
+import { conflict, validationFailed } from '../../platform/errors/errors.ts';
+import type { Principal } from '../../platform/http/access.ts';
+import { decodeCursor, toPage } from '../../platform/http/pagination.ts';
+import type { Logger } from '../../platform/logger/logger.ts';
+import type { AttendanceService } from '../attendance/attendance.service.ts';
+import type { QuestionBody } from '../questions/questions.models.ts';
+import type { QuestionsService } from '../questions/questions.service.ts';
+import type { QuestionRow } from '../questions/questions.tables.ts';
+import { type QuizPaper, type QuizzesService, quizNotFound } from '../quizzes/quizzes.service.ts';
+import {
+  attemptActive,
+  attemptExpired,
+  attemptNotFound,
+  attemptSubmitted,
+  attemptsUsedUp,
+  questionNotInAttempt,
+  quizNeedsAttempt,
+  quizNotOpen,
+  quizNotPublished,
+} from './attempts.errors.ts';
+import {
+  answerProblem,
+  expiryOf,
+  FOCUS_LOSS_EVENTS,
+  isOverdue,
+  layOut,
+  type PaperQuestion,
+  reviewAllowed,
+} from './attempts.models.ts';
+import { presentAttempt, presentResult, presentStaffExtras } from './attempts.presenter.ts';
+import type { AttemptsRepository, Finalization } from './attempts.repository.ts';
+import { type Answer, scoreAnswer } from './attempts.scoring.ts';
+import type { AttemptRow, QuestionOutcome } from './attempts.tables.ts';
+
+const PAPER_TTL_MS = 2_000;
+const MAX_STORED_EVENTS = 1_000;
+const cursorSchema = z.object({ startedAt: z.iso.datetime(), id: z.string() });
+const num = (value: string | null) => (value === null ? null : Number(value));
+
+/** Raised inside a start transaction when the quiz changed under a cached copy. */
+class StalePaper extends Error {}
+
+type EndedBy = Finalization['endedBy'];
+
+export function createAttemptsService(deps: {
+  db: Database;
+  repository: AttemptsRepository;
+  quizzes: QuizzesService;
+  questions: QuestionsService;
+  attendance: AttendanceService;
+  clock: Clock;
+  logger: Logger;
+  graceMs: number;
+}) {
+  const { repository, clock } = deps;
+
+  // Exam day: thousands of starts of one quiz within a second. Its paper is read once per TTL.
+  const papers = new Map<string, { until: number; paper: Promise<QuizPaper | undefined> }>();
+  const paperOf = (quizId: string): Promise<QuizPaper | undefined> => {
+    const now = clock.now().getTime();
+    const hit = papers.get(quizId);
+    if (hit && hit.until > now) return hit.paper;
+    const paper = deps.quizzes.paper(quizId);
+    papers.set(quizId, { until: now + PAPER_TTL_MS, paper });
+    paper.catch(() => papers.delete(quizId));
+    if (papers.size > 1_000) papers.clear();
+    return paper;
+  };
+  const forgetPaper = (quizId?: string) => (quizId ? papers.delete(quizId) : papers.clear());
+
+  // An attempt's owner, quiz, layout and end never change: autosaves read them from memory.
+  const known = new Map<string, AttemptRow>();
+  const remember = (row: AttemptRow) => {
+    if (known.size >= 20_000) known.delete(known.keys().next().value as string);
+    known.set(row.id, row);
+    return row;
+  };
+  const factsOf = async (id: string) =>
+    known.get(id) ?? (await repository.find(id).then((row) => row && remember(row)));
+
+  /** The question rows an attempt shows, including any that left the quiz's pool since. */
+  const questionsOf = async (row: AttemptRow, paper: QuizPaper | undefined) => {
+    const rows = new Map(paper?.questions);
+    const missing = row.slots.map((slot) => slot.questionId).filter((id) => !rows.has(id));
+    if (missing.length > 0) {
+      for (const question of await deps.questions.rowsByIds(missing))
+        rows.set(question.id, question);
+    }
+    return rows;
+  };
+
+  const isStaff = (principal: Principal) =>
+    principal.role === 'admin' || principal.role === 'instructor';
+
+  /** The attempt if the caller owns it or manages its quiz; to anyone else it does not exist. */
+  const loadVisible = async (principal: Principal, id: string) => {
+    const row = await repository.find(id);
+    if (!row) throw attemptNotFound();
+    if (row.userId === principal.userId) return { row, asStaff: false };
+    if (isStaff(principal) && (await deps.quizzes.manages(principal, row.quizId)))
+      return { row, asStaff: true };
+    throw attemptNotFound();
+  };
+
+  const loadOwn = async (principal: Principal, id: string) => {
+    const row = await factsOf(id);
+    if (!row || row.userId !== principal.userId) throw attemptNotFound();
+    return row;
+  };
+
+  /** Scores and closes an active attempt once; on a closed one it changes nothing. */
+  const finalize = async (id: string, endedBy: EndedBy, flag?: string): Promise<AttemptRow> => {
+    const facts = await factsOf(id);
+    if (!facts) throw attemptNotFound();
+    // Read outside the transaction: the embedded database has a single connection.
+    const paper = await paperOf(facts.quizId);
+    const questions = await questionsOf(facts, paper);
+    const negativeMarking = num(paper?.quiz.negativeMarking ?? null) ?? 0;
+    return deps.db.transaction(async (tx) => {
+      const row = await repository.lock(tx, id);
+      if (!row) throw attemptNotFound();
+      if (row.status !== 'active') return row;
+      const answers = await repository.answersOf(tx, id);
+      const outcomes: QuestionOutcome[] = row.slots.map((slot) => {
+        const question = questions.get(slot.questionId);
+        if (!question)
+          return {
+            questionId: slot.questionId,
+            status: 'scored',
+            earned: 0,
+            max: slot.points,
+            correct: false,
+          };
+        const score = scoreAnswer(
+          { body: question.body as QuestionBody, points: slot.points },
+          answers.get(slot.questionId) as Answer,
+          { negativeMarking },
+        );
+        return score.status === 'pending'
+          ? { questionId: slot.questionId, status: 'pending', earned: 0, max: score.max }
+          : {
+              questionId: slot.questionId,
+              status: 'scored',
+              earned: score.earned,
+              max: score.max,
+              correct: score.correct,
+            };
+      });
+      const pending = outcomes.some((outcome) => outcome.status === 'pending');
+      const earned = outcomes.reduce((sum, outcome) => sum + outcome.earned, 0);
+      return repository.finalize(tx, id, {
+        status: pending ? 'grading' : endedBy === 'timer' ? 'expired' : 'graded',
+        endedBy,
+        submittedAt: clock.now(),
+        score: Math.max(0, Math.round(earned * 1e6) / 1e6),
+        outcomes,
+        ...(flag ? { flagged: true, flaggedReason: flag } : {}),
+      });
+    });
+  };
+
+  /** An active attempt past its time (and grace) is closed by the timer before anything else happens. */
+  const closeIfOverdue = async (row: AttemptRow): Promise<AttemptRow> => {
+    if (row.status !== 'active' || !isOverdue(row.expiresAt, clock.now(), deps.graceMs)) return row;
+    return finalize(row.id, 'timer');
+  };
+
+  const resultOf = async (row: AttemptRow, asStaff: boolean) => {
+    const paper = await paperOf(row.quizId);
+    if (!paper) throw attemptNotFound();
+    const [questions, answers] = await Promise.all([
+      questionsOf(row, paper),
+      repository.answersOf(deps.db, row.id),
+    ]);
+    const review = asStaff || reviewAllowed(paper.quiz.reviewPolicy, paper.quiz, clock.now());
+    return presentResult({
+      row,
+      quiz: { title: paper.quiz.title, passMark: num(paper.quiz.passMark) },
+      questions,
+      answers,
+      review,
+    });
+  };
+
+  const viewOf = async (row: AttemptRow, asStaff: boolean) => {
+    const paper = await paperOf(row.quizId);
+    const [questions, answers] = await Promise.all([
+      questionsOf(row, paper),
+      repository.answersOf(deps.db, row.id),
+    ]);
+    const view = presentAttempt({ row, questions, answers, now: clock.now() });
+    if (!asStaff) return view;
+    return { ...view, ...presentStaffExtras(row, await repository.recentEvents(row.id, 50)) };
+  };
+
+  const start = async (principal: Principal, quizId: string) => {
+    for (let tries = 0; tries < 4; tries++) {
+      const paper = await paperOf(quizId);
+      if (!paper || paper.quiz.deletedAt) throw quizNotFound();
+      const { quiz } = paper;
+      const now = clock.now();
+      if (quiz.status !== 'published') {
+        if (!isStaff(principal)) throw quizNotFound();
+        throw quizNotPublished('Publish the quiz before starting attempts.');
+      }
+      if (quiz.opensAt && now < quiz.opensAt)
+        throw quizNotOpen(`The quiz opens at ${quiz.opensAt.toISOString()}.`);
+      if (quiz.closesAt && now >= quiz.closesAt)
+        throw quizNotOpen(`The quiz closed at ${quiz.closesAt.toISOString()}.`);
+
+      const mine = await repository.ofUserAndQuiz(principal.userId, quizId);
+      const active = mine.find((row) => row.status === 'active');
+      if (active) {
+        if (!isOverdue(active.expiresAt, now, deps.graceMs))
+          return { row: remember(active), created: false };
+        await finalize(active.id, 'timer');
+        continue;
+      }
+      if (mine.length >= quiz.maxAttempts)
+        throw attemptsUsedUp(`All ${quiz.maxAttempts} attempts at this quiz have been used.`);
+
+      const all: PaperQuestion[] = (
+        quiz.questions
+          ? quiz.questions.map((ref) => ({ ref, row: paper.questions.get(ref.questionId) }))
+          : [...paper.questions.values()].map((row) => ({ ref: undefined, row }))
+      ).flatMap(({ ref, row }) =>
+        row
+          ? [
+              {
+                id: row.id,
+                points: ref?.points ?? Number(row.points),
+                body: row.body as QuestionBody,
+              },
+            ]
+          : [],
+      );
+      const slots = layOut({
+        questions: all,
+        ...(quiz.pool ? { draw: quiz.pool.count } : {}),
+        shuffleQuestions: quiz.shuffleQuestions,
+        shuffleOptions: quiz.shuffleOptions,
+      });
+      try {
+        const inserted = await deps.db.transaction(async (tx) => {
+          if (!quiz.firstAttemptAt) {
+            const version = await deps.quizzes.markTaken(tx, quizId);
+            if (version && version.getTime() !== quiz.updatedAt.getTime()) throw new StalePaper();
+          }
+          const row = await repository.insert(tx, {
+            id: randomUUID(),
+            quizId,
+            userId: principal.userId,
+            number: mine.length + 1,
+            status: 'active',
+            slots,
+            startedAt: now,
+            expiresAt: expiryOf(now, num(quiz.durationMinutes), quiz.closesAt),
+            maxScore: String(slots.reduce((sum, slot) => sum + slot.points, 0)),
+          });
+          if (row)
+            await deps.attendance.recordPresent(tx, { quizId, userId: principal.userId, at: now });
+          return row;
+        });
+        // Nothing inserted: a parallel start won; the next round returns its attempt.
+        if (inserted) return { row: remember(inserted), created: true };
+      } catch (error) {
+        if (!(error instanceof StalePaper)) throw error;
+      }
+      // Whatever happened, the next round must not work from a cached copy.
+      forgetPaper(quizId);
+    }
+    throw conflict('The attempt could not be started; try again.');
+  };
+
+  const saveOne = async (
+    row: AttemptRow,
+    questionId: string,
+    answer: unknown,
+    questions: Map<string, QuestionRow>,
+  ) => {
+    const slot = row.slots.find((candidate) => candidate.questionId === questionId);
+    const question = slot && questions.get(questionId);
+    if (!question) throw questionNotInAttempt();
+    const problem = answerProblem(question.body as QuestionBody, answer);
+    if (problem) throw validationFailed([{ path: 'body.answer', message: problem }]);
+    const at = clock.now();
+    if (isOverdue(row.expiresAt, at, deps.graceMs)) {
+      const closed = await finalize(row.id, 'timer');
+      throw closed.endedBy === 'timer' ? attemptExpired() : attemptSubmitted();
+    }
+    if (
+      await repository.saveAnswer({ attemptId: row.id, userId: row.userId, questionId, answer, at })
+    )
+      return { questionId, savedAt: at.toISOString() };
+    const current = await repository.find(row.id);
+    throw current?.endedBy === 'timer' ? attemptExpired() : attemptSubmitted();
+  };
+
+  const submit = async (principal: Principal, id: string) => {
+    await loadOwn(principal, id);
+    const row = await finalize(id, 'student');
+    return resultOf(row, false);
+  };
+
+  return {
+    start: async (principal: Principal, quizId: string) => {
+      const { row, created } = await start(principal, quizId);
+      return { attempt: await viewOf(row, false), created };
+    },
+
+    async get(principal: Principal, id: string) {
+      const { row, asStaff } = await loadVisible(principal, id);
+      return viewOf(await closeIfOverdue(row), asStaff);
+    },
+
+    async saveAnswer(
+      principal: Principal,
+      id: string,
+      input: { questionId: string; answer: unknown },
+    ) {
+      const row = await loadOwn(principal, id);
+      const paper = await paperOf(row.quizId);
+      const questions = await questionsOf(row, paper);
+      return saveOne(row, input.questionId, input.answer, questions);
+    },
+
+    submit,
+
+    async recordEvent(
+      principal: Principal,
+      id: string,
+      input: { type: string; at: string; detail?: unknown },
+    ) {
+      const row = await loadOwn(principal, id);
+      const closed = await closeIfOverdue(row);
+      if (closed.status !== 'active')
+        throw closed.endedBy === 'timer' ? attemptExpired() : attemptSubmitted();
+      const focusLoss = FOCUS_LOSS_EVENTS.has(input.type);
+      const counted = await repository.recordEvent({
+        id: randomUUID(),
+        attemptId: id,
+        type: input.type,
+        at: new Date(input.at),
+        receivedAt: clock.now(),
+        detail: input.detail ?? null,
+        focusLoss,
+        maxStored: MAX_STORED_EVENTS,
+      });
+      if (!counted) throw attemptSubmitted();
+      const quiz = (await paperOf(row.quizId))?.quiz;
+      const limit = quiz?.maxFocusLosses ?? null;
+      let status: AttemptRow['status'] = 'active';
+      let flagged = false;
+      if (focusLoss && limit !== null && counted.focusLosses > limit) {
+        const reason = `left the quiz ${counted.focusLosses} times (limit ${limit})`;
+        flagged = true;
+        if (quiz?.focusLossAction === 'submit')
+          status = (await finalize(id, 'focus_limit', reason)).status;
+        else await repository.flag(id, reason);
+      }
+      return { status, focusLosses: counted.focusLosses, flagged };
+    },
+
+    async result(principal: Principal, id: string) {
+      const { row, asStaff } = await loadVisible(principal, id);
+      const current = await closeIfOverdue(row);
+      if (current.status === 'active') throw attemptActive('Submit the attempt to see its result.');
+      return resultOf(current, asStaff);
+    },
+
+    async myResults(principal: Principal, input: { limit: number; cursor?: string }) {
+      const after = decodeCursor(input.cursor, cursorSchema);
+      const rows = await repository.finishedOf(principal.userId, {
+        limit: input.limit + 1,
+        ...(after ? { after: { startedAt: new Date(after.startedAt), id: after.id } } : {}),
+      });
+      const page = rows.slice(0, input.limit);
+      const results = new Map(
+        await Promise.all(page.map(async (row) => [row.id, await resultOf(row, false)] as const)),
+      );
+      return toPage(
+        rows,
+        input.limit,
+        (row) => {
+          const { questions: _questions, ...summary } = results.get(row.id)!;
+          return summary;
+        },
+        (row) => ({ startedAt: row.startedAt.toISOString(), id: row.id }),
+      );
+    },
+
+    /** One-shot: start, save every answer and submit, for untimed quizzes with a fixed list. */
+    async submitQuiz(principal: Principal, quizId: string, answers: Record<string, unknown>) {
+      const paper = await paperOf(quizId);
+      if (!paper || paper.quiz.deletedAt) throw quizNotFound();
+      if (paper.quiz.durationMinutes !== null || !paper.quiz.questions)
+        throw quizNeedsAttempt(
+          'Timed and pool quizzes are taken through POST /attempts/quizzes/{quizId}/start.',
+        );
+      const listed = new Set(paper.quiz.questions.map((ref) => ref.questionId));
+      const problems = Object.entries(answers).flatMap(([questionId, answer]) => {
+        const question = paper.questions.get(questionId);
+        if (!listed.has(questionId) || !question)
+          return [
+            { path: `body.answers.${questionId}`, message: 'is not a question of this quiz' },
+          ];
+        const problem = answerProblem(question.body as QuestionBody, answer);
+        return problem ? [{ path: `body.answers.${questionId}`, message: problem }] : [];
+      });
+      if (problems.length > 0) throw validationFailed(problems);
+      const { row } = await start(principal, quizId);
+      const questions = await questionsOf(row, paper);
+      for (const [questionId, answer] of Object.entries(answers))
+        await saveOne(row, questionId, answer, questions);
+      return submit(principal, row.id);
+    },
+
+    async listForQuiz(
+      principal: Principal,
+      quizId: string,
+      input: { limit: number; cursor?: string },
+    ) {
+      if (!(await deps.quizzes.manages(principal, quizId))) throw quizNotFound();
+      const after = decodeCursor(input.cursor, cursorSchema);
+      const rows = await repository.ofQuiz(quizId, {
+        limit: input.limit + 1,
+        ...(after ? { after: { startedAt: new Date(after.startedAt), id: after.id } } : {}),
+      });
+      return toPage(
+        rows,
+        input.limit,
+        (row) => ({
+          id: row.id,
+          quizId: row.quizId,
+          userId: row.userId,
+          number: row.number,
+          status: row.status,
+          startedAt: row.startedAt.toISOString(),
+          expiresAt: row.expiresAt?.toISOString() ?? null,
+          submittedAt: row.submittedAt?.toISOString() ?? null,
+          endedBy: row.endedBy,
+          score: num(row.score),
+          maxScore: Number(row.maxScore),
+          focusLosses: row.focusLosses,
+          flagged: row.flagged,
+        }),
+        (row) => ({ startedAt: row.startedAt.toISOString(), id: row.id }),
+      );
+    },
+
+    /** Closes every attempt whose time ran out (the periodic job). Returns how many it closed. */
+    async closeOverdue(limit = 500): Promise<number> {
+      const cutoff = new Date(clock.now().getTime() - deps.graceMs);
+      const ids = await repository.overdueIds(cutoff, limit);
+      let closed = 0;
+      for (const id of ids) {
+        try {
+          const row = await finalize(id, 'timer');
+          if (row.endedBy === 'timer') closed++;
+        } catch (error) {
+          deps.logger.error({ err: error, attemptId: id }, 'could not close an overdue attempt');
+        }
+      }
+      return closed;
+    },
+
+    forgetPaper,
+  };
+}
+
+export type AttemptsService = ReturnType<typeof createAttemptsService>;

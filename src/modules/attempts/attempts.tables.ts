@@ -1,0 +1,99 @@
+import { sql } from 'drizzle-orm';
+import {
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  numeric,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+export const ATTEMPT_STATUSES = ['active', 'submitted', 'grading', 'graded', 'expired'] as const;
+export type AttemptStatus = (typeof ATTEMPT_STATUSES)[number];
+
+/** What one attempt shows, fixed at start: question order, points, option order. */
+export type AttemptSlot = { questionId: string; points: number; optionIds?: string[] };
+
+/** One question's outcome as scored at submit. */
+export type QuestionOutcome = {
+  questionId: string;
+  status: 'scored' | 'pending';
+  earned: number;
+  max: number;
+  correct?: boolean;
+};
+
+export const attempts = pgTable(
+  'attempts',
+  {
+    id: text('id').primaryKey(),
+    quizId: text('quiz_id').notNull(),
+    userId: text('user_id').notNull(),
+    /** 1 for a user's first attempt at the quiz; unique, so parallel starts cannot exceed maxAttempts. */
+    number: integer('number').notNull(),
+    status: text('status', { enum: ATTEMPT_STATUSES }).notNull().default('active'),
+    slots: jsonb('slots').$type<AttemptSlot[]>().notNull(),
+    startedAt: timestamp('started_at', { withTimezone: true }).notNull(),
+    /** min(startedAt + duration, closesAt); null when neither bounds it. */
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    submittedAt: timestamp('submitted_at', { withTimezone: true }),
+    endedBy: text('ended_by', { enum: ['student', 'timer', 'focus_limit'] }),
+    score: numeric('score', { precision: 12, scale: 6 }),
+    maxScore: numeric('max_score', { precision: 12, scale: 6 }).notNull(),
+    outcomes: jsonb('outcomes').$type<QuestionOutcome[]>(),
+    focusLosses: integer('focus_losses').notNull().default(0),
+    eventCounts: jsonb('event_counts')
+      .$type<Record<string, number>>()
+      .notNull()
+      .default(sql`'{}'::jsonb`),
+    flagged: boolean('flagged').notNull().default(false),
+    flaggedReason: text('flagged_reason'),
+  },
+  (table) => [
+    check(
+      'attempts_status_check',
+      sql`${table.status} in ('active', 'submitted', 'grading', 'graded', 'expired')`,
+    ),
+    // The guarantee behind "a second start returns the same attempt": one active per user and quiz.
+    uniqueIndex('attempts_one_active_idx')
+      .on(table.quizId, table.userId)
+      .where(sql`${table.status} = 'active'`),
+    uniqueIndex('attempts_number_idx').on(table.quizId, table.userId, table.number),
+    index('attempts_user_idx').on(table.userId, table.startedAt),
+    index('attempts_due_idx').on(table.expiresAt).where(sql`${table.status} = 'active'`),
+  ],
+);
+
+export type AttemptRow = typeof attempts.$inferSelect;
+
+/** The latest saved answer per question; autosave overwrites it (last write wins). */
+export const attemptAnswers = pgTable(
+  'attempt_answers',
+  {
+    attemptId: text('attempt_id').notNull(),
+    questionId: text('question_id').notNull(),
+    answer: jsonb('answer').$type<unknown>().notNull(),
+    savedAt: timestamp('saved_at', { withTimezone: true }).notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.attemptId, table.questionId] })],
+);
+
+/** Anti-cheat telemetry as the client reported it. */
+export const attemptEvents = pgTable(
+  'attempt_events',
+  {
+    id: text('id').primaryKey(),
+    attemptId: text('attempt_id').notNull(),
+    type: text('type').notNull(),
+    /** When the client says it happened. */
+    at: timestamp('at', { withTimezone: true }).notNull(),
+    receivedAt: timestamp('received_at', { withTimezone: true }).notNull(),
+    detail: jsonb('detail').$type<unknown>(),
+  },
+  (table) => [index('attempt_events_attempt_idx').on(table.attemptId, table.receivedAt)],
+);

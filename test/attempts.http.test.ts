@@ -1,0 +1,276 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startWorkerRole } from '../src/worker.ts';
+import { createTestApp, type TestApp } from './support/app.ts';
+import { bearer, login, signedIn, type Tokens } from './support/auth.ts';
+import { databaseKinds } from './support/databases.ts';
+import {
+  createQuestion,
+  createQuiz,
+  saveAnswer,
+  startAttempt,
+  submitAttempt,
+} from './support/quizzes.ts';
+
+describe.each(databaseKinds())('attempts on %s', (kind) => {
+  let t: TestApp;
+  let author: Tokens;
+  let questionIds: string[];
+  let choice: { id: string; options?: Array<{ id: string; text: string; correct?: boolean }> };
+
+  beforeAll(async () => {
+    t = await createTestApp({ database: kind });
+    author = await signedIn(t, 'instructor');
+    choice = await createQuestion(t, author, {
+      type: 'single_choice',
+      prompt: 'Pick the prime',
+      options: [
+        { text: '4' },
+        { text: '6' },
+        { text: '7', correct: true },
+        { text: '8' },
+        { text: '9' },
+        { text: '10' },
+      ],
+    });
+    const rest = [];
+    for (let index = 0; index < 7; index++) {
+      rest.push(
+        await createQuestion(t, author, {
+          type: 'numeric',
+          prompt: `What is ${index} + ${index}?`,
+          correct: index * 2,
+        }),
+      );
+    }
+    questionIds = [choice.id, ...rest.map((question) => question.id)];
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const quizWith = (settings: Record<string, unknown>) =>
+    createQuiz(t, author, {
+      title: 'Arithmetic',
+      questions: questionIds.map((questionId) => ({ questionId })),
+      ...settings,
+    });
+
+  it('gives each attempt its own stored order, and the same attempt on a second start', async () => {
+    const quiz = await quizWith({ shuffleQuestions: true, shuffleOptions: true, maxAttempts: 5 });
+    const orders = new Set<string>();
+    for (let index = 0; index < 4; index++) {
+      const student = await signedIn(t, 'student');
+      const first = await startAttempt(t, student, quiz.id);
+      expect(first.statusCode).toBe(201);
+      const attempt = first.json();
+      expect(attempt).toMatchObject({ status: 'active', number: 1, expiresAt: null });
+      expect(attempt.questions).toHaveLength(8);
+      const order = attempt.questions.map((question: { id: string }) => question.id).join();
+      const optionOrder = attempt.questions
+        .find((question: { id: string }) => question.id === choice.id)
+        .options.map((option: { text: string }) => option.text)
+        .join();
+      orders.add(`${order}|${optionOrder}`);
+      // No keys: options carry id and text only.
+      for (const question of attempt.questions)
+        for (const option of question.options ?? [])
+          expect(Object.keys(option).sort()).toEqual(['id', 'text']);
+
+      const again = await startAttempt(t, student, quiz.id);
+      expect(again.statusCode).toBe(200);
+      expect(again.json().id).toBe(attempt.id);
+      const read = await t.app.inject({
+        url: `/api/v1/attempts/${attempt.id}`,
+        headers: bearer(student),
+      });
+      expect(read.json().questions).toEqual(attempt.questions);
+    }
+    // 8! × 6! orders: four equal ones would mean the shuffle is not random.
+    expect(orders.size).toBeGreaterThan(1);
+  });
+
+  it('starts one attempt for 20 parallel starts, and enforces maxAttempts and the window', async () => {
+    const quiz = await quizWith({ maxAttempts: 2 });
+    const student = await signedIn(t, 'student');
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () => startAttempt(t, student, quiz.id)),
+    );
+    const ids = new Set(responses.map((response) => response.json().id));
+    expect(ids.size).toBe(1);
+    expect(responses.filter((response) => response.statusCode === 201)).toHaveLength(1);
+    expect(responses.every((response) => [200, 201].includes(response.statusCode))).toBe(true);
+    const listed = await t.app.inject({
+      url: `/api/v1/attempts?quizId=${quiz.id}`,
+      headers: bearer(author),
+    });
+    expect(
+      listed.json().items.filter((item: { userId: string }) => item.userId === student.user.id),
+    ).toHaveLength(1);
+
+    const [id] = ids;
+    await submitAttempt(t, student, id!);
+    const second = await startAttempt(t, student, quiz.id);
+    expect(second.statusCode).toBe(201);
+    expect(second.json().number).toBe(2);
+    await submitAttempt(t, student, second.json().id);
+    const third = await startAttempt(t, student, quiz.id);
+    expect(third.statusCode).toBe(409);
+    expect(third.json().code).toBe('ATTEMPTS_EXHAUSTED');
+
+    const later = await quizWith({
+      opensAt: new Date(t.clock.now().getTime() + 3_600_000).toISOString(),
+    });
+    const early = await startAttempt(t, student, later.id);
+    expect(early.statusCode).toBe(403);
+    expect(early.json().code).toBe('QUIZ_NOT_OPEN');
+    const draft = await createQuiz(
+      t,
+      author,
+      { title: 'Draft', questions: [{ questionId: choice.id }] },
+      { publish: false },
+    );
+    expect((await startAttempt(t, student, draft.id)).statusCode).toBe(404);
+  });
+
+  it('saves answers last-write-wins, refuses foreign questions and bad shapes, and 409s after submit', async () => {
+    const quiz = await quizWith({});
+    const student = await signedIn(t, 'student');
+    const attempt = (await startAttempt(t, student, quiz.id)).json();
+    const seven = choice.options!.find((option) => option.text === '7')!.id;
+    const four = choice.options!.find((option) => option.text === '4')!.id;
+    expect((await saveAnswer(t, student, attempt.id, choice.id, four)).statusCode).toBe(200);
+    expect((await saveAnswer(t, student, attempt.id, choice.id, seven)).statusCode).toBe(200);
+    const read = await t.app.inject({
+      url: `/api/v1/attempts/${attempt.id}`,
+      headers: bearer(student),
+    });
+    expect(read.json().answers).toEqual({ [choice.id]: seven });
+
+    const foreign = await saveAnswer(t, student, attempt.id, 'not-a-question', 1);
+    expect(foreign.statusCode).toBe(422);
+    expect(foreign.json().code).toBe('QUESTION_NOT_IN_ATTEMPT');
+    const badShape = await saveAnswer(t, student, attempt.id, choice.id, 'no-such-option');
+    expect(badShape.statusCode).toBe(400);
+    const other = await signedIn(t, 'student');
+    expect((await saveAnswer(t, other, attempt.id, choice.id, seven)).statusCode).toBe(404);
+    expect(
+      (await t.app.inject({ url: `/api/v1/attempts/${attempt.id}`, headers: bearer(other) }))
+        .statusCode,
+    ).toBe(404);
+
+    const result = await submitAttempt(t, student, attempt.id);
+    expect(result.statusCode).toBe(200);
+    expect(result.json()).toMatchObject({
+      status: 'graded',
+      score: 1,
+      maxScore: 8,
+      endedBy: 'student',
+    });
+    const late = await saveAnswer(t, student, attempt.id, choice.id, four);
+    expect(late.statusCode).toBe(409);
+    expect(late.json().code).toBe('ATTEMPT_SUBMITTED');
+  });
+
+  it('scores once for 20 parallel submits, all answered alike', async () => {
+    const quiz = await quizWith({});
+    const student = await signedIn(t, 'student');
+    const attempt = (await startAttempt(t, student, quiz.id)).json();
+    const numeric = attempt.questions.filter(
+      (question: { type: string }) => question.type === 'numeric',
+    );
+    for (const question of numeric.slice(0, 3)) {
+      const sum = Number(question.prompt.match(/What is (\d+)/)[1]) * 2;
+      await saveAnswer(t, student, attempt.id, question.id, sum);
+    }
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () => submitAttempt(t, student, attempt.id)),
+    );
+    expect(new Set(responses.map((response) => response.statusCode))).toEqual(new Set([200]));
+    expect(new Set(responses.map((response) => response.body)).size).toBe(1);
+    expect(responses[0]!.json()).toMatchObject({ score: 3, maxScore: 8, percentage: 37.5 });
+    const results = await t.app.inject({
+      url: '/api/v1/results/my-results',
+      headers: bearer(student),
+    });
+    expect(results.json().items).toHaveLength(1);
+  });
+
+  it('enforces the timer with a grace, and closes abandoned attempts from the periodic job', async () => {
+    const quiz = await quizWith({ durationMinutes: 0.5 });
+    let student = await signedIn(t, 'student');
+    const attempt = (await startAttempt(t, student, quiz.id)).json();
+    expect(attempt.remainingSeconds).toBe(30);
+    expect(new Date(attempt.expiresAt).getTime() - new Date(attempt.startedAt).getTime()).toBe(
+      30_000,
+    );
+    const [first] = attempt.questions;
+    t.clock.advance(33_000); // past the end, within the 5 s grace: still saved
+    expect(
+      (await saveAnswer(t, student, attempt.id, first.id, first.type === 'numeric' ? 0 : null))
+        .statusCode,
+    ).toBe(200);
+    t.clock.advance(3_000);
+    const late = await saveAnswer(t, student, attempt.id, first.id, null);
+    expect(late.statusCode).toBe(409);
+    expect(late.json().code).toBe('ATTEMPT_EXPIRED');
+    const read = await t.app.inject({
+      url: `/api/v1/attempts/${attempt.id}`,
+      headers: bearer(student),
+    });
+    expect(read.json()).toMatchObject({ status: 'expired', endedBy: 'timer', remainingSeconds: 0 });
+
+    // A student who never comes back: the scheduled job submits the attempt.
+    student = await login(t, student.user.email);
+    const abandoned = (await startAttempt(t, await signedIn(t, 'student'), quiz.id)).json();
+    t.clock.advance(40_000);
+    const role = await startWorkerRole(t.deps);
+    try {
+      const scheduler = role.scheduler as typeof role.scheduler & {
+        fireDue(at: Date): Promise<void>;
+      };
+      await scheduler.fireDue(t.clock.now());
+      await expect
+        .poll(
+          async () =>
+            (
+              await t.app.inject({
+                url: `/api/v1/attempts?quizId=${quiz.id}`,
+                headers: bearer(await login(t, author.user.email)),
+              })
+            )
+              .json()
+              .items.find((item: { id: string }) => item.id === abandoned.id)?.status,
+          { timeout: 10_000 },
+        )
+        .toBe('expired');
+    } finally {
+      await role.close(5_000);
+    }
+  });
+
+  it('caps the attempt at the quiz’s closing time', async () => {
+    const closesAt = new Date(t.clock.now().getTime() + 10_000);
+    const quiz = await quizWith({ durationMinutes: 60, closesAt: closesAt.toISOString() });
+    const student = await signedIn(t, 'student');
+    const attempt = (await startAttempt(t, student, quiz.id)).json();
+    expect(attempt.expiresAt).toBe(closesAt.toISOString());
+    expect(attempt.remainingSeconds).toBe(10);
+  });
+
+  it('freezes the quiz’s questions once someone has started it', async () => {
+    const quiz = await quizWith({});
+    const patch = (payload: Record<string, unknown>) =>
+      t.app.inject({
+        method: 'PATCH',
+        url: `/api/v1/quizzes/${quiz.id}`,
+        headers: bearer(author),
+        payload,
+      });
+    expect((await patch({ questions: [{ questionId: choice.id }] })).statusCode).toBe(200);
+    await startAttempt(t, await signedIn(t, 'student'), quiz.id);
+    const frozen = await patch({ questions: questionIds.map((questionId) => ({ questionId })) });
+    expect(frozen.statusCode).toBe(409);
+    expect(frozen.json().code).toBe('QUIZ_HAS_ATTEMPTS');
+    expect((await patch({ title: 'Renamed' })).statusCode).toBe(200);
+  });
+});
