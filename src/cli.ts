@@ -83,17 +83,22 @@ program
 
 program
   .command('seed')
-  .description('load demo data: an admin, an instructor and three students (idempotent)')
+  .description(
+    'load demo data: an admin, an instructor, three students and a demo quiz (idempotent)',
+  )
   .action(async () => {
     const config = loadConfig();
     const deps = await createDeps(config, quietLogger(config));
     try {
-      const accounts = await seedDemoData(deps);
+      const { accounts, quiz } = await seedDemoData(deps);
       for (const account of accounts) {
         process.stdout.write(
           `${account.created ? 'created' : 'exists '} ${account.role.padEnd(10)} ${account.email}  ${account.password ? `password: ${account.password}` : '(password unchanged)'}\n`,
         );
       }
+      process.stdout.write(
+        `${quiz.created ? 'created' : 'exists '} quiz       ${quiz.id}  ${quiz.title}\n`,
+      );
     } finally {
       await deps.close();
     }

@@ -33,17 +33,75 @@ describe('the assay command', () => {
     const env = cleanEnv({ DATA_DIR: data.dir });
     const seeded = await assay(['seed'], env);
     expect(seeded.code).toBe(0);
-    expect(seeded.stdout.match(/^created/gm)).toHaveLength(5);
+    expect(seeded.stdout.match(/^created/gm)).toHaveLength(6);
     // Random per account, never a fixed demo password.
     const passwords = [...seeded.stdout.matchAll(/password: (\S+)/g)].map((match) => match[1]);
     expect(new Set(passwords).size).toBe(5);
+    const studentPassword = seeded.stdout.match(/student1@assay\.local +password: (\S+)/)?.[1];
 
+    // A seeded student takes the demo quiz over HTTP against the real server.
     const second = await serveEmbedded(data.dir);
     expect((await fetch(second.url('/health'))).status).toBe(200);
+    const api = async (
+      path: string,
+      init: { method?: string; body?: unknown; token?: string } = {},
+    ) => {
+      const response = await fetch(second.url(`/api/v1${path}`), {
+        method: init.method ?? 'GET',
+        headers: {
+          ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
+        },
+        ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+      });
+      // biome-ignore lint/suspicious/noExplicitAny: the test walks response JSON loosely
+      return { status: response.status, body: (await response.json()) as Record<string, any> };
+    };
+    const session = await api('/auth/login', {
+      method: 'POST',
+      body: { email: 'student1@assay.local', password: studentPassword },
+    });
+    const token = session.body.accessToken as string;
+    const quizzes = await api('/quizzes', { token });
+    const demo = quizzes.body.items.find((quiz: { title: string }) =>
+      quiz.title.startsWith('Assay tour'),
+    );
+    expect(demo).toMatchObject({ status: 'published', questionCount: 6, durationMinutes: 15 });
+    const started = await api(`/attempts/quizzes/${demo.id}/start`, { method: 'POST', token });
+    expect(started.status).toBe(201);
+    const types = started.body.questions.map((question: { type: string }) => question.type).sort();
+    expect(types).toEqual([
+      'code',
+      'multiple_choice',
+      'numeric',
+      'short_answer',
+      'single_choice',
+      'true_false',
+    ]);
+    const byType = (type: string) =>
+      started.body.questions.find((question: { type: string }) => question.type === type);
+    const mercury = byType('single_choice').options.find(
+      (option: { text: string }) => option.text === 'Mercury',
+    ).id;
+    for (const [questionId, answer] of [
+      [byType('single_choice').id, mercury],
+      [byType('true_false').id, true],
+      [byType('short_answer').id, '  tokyo '],
+      [byType('numeric').id, 3.139],
+    ] as const) {
+      const saved = await api(`/attempts/${started.body.id}/answers`, {
+        method: 'POST',
+        token,
+        body: { questionId, answer },
+      });
+      expect(saved.status).toBe(200);
+    }
+    const result = await api(`/attempts/${started.body.id}/submit`, { method: 'POST', token });
+    expect(result.body).toMatchObject({ score: 4, maxScore: 9, reviewAvailable: true });
     expect(await second.stop()).toBe(0);
 
     const again = await assay(['seed'], env);
-    expect(again.stdout.match(/^exists/gm)).toHaveLength(5);
+    expect(again.stdout.match(/^exists/gm)).toHaveLength(6);
     expect(again.stdout).toMatch(/admin +admin@assay\.local/);
     expect(again.stdout.match(/student +student\d@assay\.local/g)).toHaveLength(3);
   });
