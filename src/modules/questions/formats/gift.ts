@@ -25,7 +25,7 @@ import {
 
 const ESCAPABLE = new Set(['~', '=', '#', '{', '}', ':', '\\']);
 
-function unescape(raw: string): string {
+function unescapeGift(raw: string): string {
   let out = '';
   for (let index = 0; index < raw.length; index++) {
     const char = raw[index];
@@ -97,7 +97,7 @@ function splitAnswers(inner: string): { leading: string; answers: Answer[] } {
     const weight = /^\s*%(-?\d+(?:\.\d+)?)%/.exec(raw);
     const rest = weight ? raw.slice(weight[0].length) : raw;
     const feedback = findUnescaped(rest, '#');
-    const text = unescape(feedback < 0 ? rest : rest.slice(0, feedback)).trim();
+    const text = unescapeGift(feedback < 0 ? rest : rest.slice(0, feedback)).trim();
     return {
       marker,
       raw,
@@ -217,7 +217,7 @@ function readQuestion(
   if (rest.startsWith('::')) {
     const end = findUnescaped(rest, '::', 2);
     if (end < 0) return { origin: { line }, error: 'the ::name:: title is not closed' };
-    name = unescape(rest.slice(2, end)).trim() || undefined;
+    name = unescapeGift(rest.slice(2, end)).trim() || undefined;
     rest = rest.slice(end + 2);
   }
   // Format markers only say how Moodle should render the text; Assay renders markdown, which
@@ -240,7 +240,7 @@ function readQuestion(
   }
   let inner = rest.slice(open + 1, close);
   const general = findUnescaped(inner, '####');
-  const explanation = general < 0 ? undefined : unescape(inner.slice(general + 4)).trim();
+  const explanation = general < 0 ? undefined : unescapeGift(inner.slice(general + 4)).trim();
   if (general >= 0) inner = inner.slice(0, general);
 
   const reading = readAnswers(inner);
@@ -253,7 +253,7 @@ function readQuestion(
   if ('invalid' in reading)
     return { origin: { ...origin, type: reading.type }, error: reading.invalid };
   const prompt =
-    after.trim() === '' ? unescape(before) : `${unescape(before)}${BLANK}${unescape(after)}`;
+    after.trim() === '' ? unescapeGift(before) : `${unescapeGift(before)}${BLANK}${unescapeGift(after)}`;
   return {
     origin: { ...origin, type: reading.fields.type },
     candidate: compact({
@@ -281,7 +281,7 @@ export function parseGift(content: string): ParsedBatch {
   return batch;
 }
 
-function escape(text: string): string {
+function escapeGift(text: string): string {
   return text
     .replace(/\r\n?/g, '\n')
     .replace(/[\\~=#{}:]/g, '\\$&')
@@ -293,7 +293,7 @@ const percent = (weight: number) => `%${percentFromWeight(weight)}%`;
 /** One answer line; a text starting with `%` gets an explicit weight so it is not read as one. */
 function answer(marker: '=' | '~', weight: string, text: string): string {
   const explicit = weight || (text.startsWith('%') ? (marker === '=' ? '%100%' : '%0%') : '');
-  return `\t${marker}${explicit}${escape(text)}`;
+  return `\t${marker}${explicit}${escapeGift(text)}`;
 }
 
 function answerLines(input: QuestionInput): string[] | string {
@@ -324,7 +324,7 @@ function answerLines(input: QuestionInput): string[] | string {
 
 function giftQuestion(input: QuestionInput): string {
   const lines = answerLines(input);
-  const feedback = input.explanation ? `####${escape(input.explanation)}` : '';
+  const feedback = input.explanation ? `####${escapeGift(input.explanation)}` : '';
   const block =
     typeof lines === 'string'
       ? `{${lines}${feedback}}`
@@ -335,8 +335,8 @@ function giftQuestion(input: QuestionInput): string {
     blank >= 0 && input.prompt.slice(blank + BLANK.length).trim() !== ''
       ? [input.prompt.slice(0, blank), input.prompt.slice(blank + BLANK.length)]
       : [`${input.prompt} `, ''];
-  const title = input.name ? `::${escape(input.name)}::` : '';
-  return `${title}[markdown]${escape(before)}${block}${escape(after)}`;
+  const title = input.name ? `::${escapeGift(input.name)}::` : '';
+  return `${title}[markdown]${escapeGift(before)}${block}${escapeGift(after)}`;
 }
 
 /** GIFT carries name, prompt, explanation and the key; not points, tags, language or level. */

@@ -46,15 +46,15 @@ const asArray = (value: unknown): unknown[] =>
   Array.isArray(value) ? value : value === undefined ? [] : [value];
 
 /** Text of an element, whether it parsed to a string or to an object with attributes. */
-function valueOf(value: unknown): string {
+function nodeText(value: unknown): string {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  if (isNode(value)) return valueOf(value['#text']);
+  if (isNode(value)) return nodeText(value['#text']);
   return '';
 }
 
 /** `<x><text>…</text></x>`, Moodle's wrapper for every text field. */
-const textOf = (value: unknown): string => (isNode(value) ? valueOf(value.text) : '');
+const textOf = (value: unknown): string => (isNode(value) ? nodeText(value.text) : '');
 const attr = (node: unknown, name: string): string | undefined =>
   isNode(node) && typeof node[`@_${name}`] === 'string' ? (node[`@_${name}`] as string) : undefined;
 
@@ -89,7 +89,7 @@ function answerText(answer: unknown): string {
 
 /** Moodle writes booleans as `true`/`false` or `1`/`0`. */
 function flag(value: unknown, fallback: boolean): boolean {
-  const text = valueOf(value).trim().toLowerCase();
+  const text = nodeText(value).trim().toLowerCase();
   if (text === '') return fallback;
   return text === 'true' || text === '1';
 }
@@ -157,7 +157,7 @@ function readKey(type: string, node: XmlNode, answers: Answer[]): Reading {
       // Assay keeps one value and tolerance: the first full-credit answer (`*` means "any").
       const right = answers.find((answer) => answer.fraction === 100 && answer.text !== '*');
       if (!right) return { error: 'no numeric answer has fraction 100' };
-      const tolerance = isNode(right.node) ? valueOf(right.node.tolerance).trim() : '';
+      const tolerance = isNode(right.node) ? nodeText(right.node.tolerance).trim() : '';
       return {
         fields: {
           type: 'numeric',
@@ -197,7 +197,7 @@ function readQuestion(
   if ('error' in key) return key;
   const badFraction = answers.findIndex((answer) => !Number.isFinite(answer.fraction));
   if (badFraction >= 0) return { error: `answer[${badFraction}]: fraction is not a number` };
-  const grade = valueOf(node.defaultgrade).trim();
+  const grade = nodeText(node.defaultgrade).trim();
   const tags = asArray(isNode(node.tags) ? node.tags.tag : undefined).map(textOf);
   return {
     candidate: compact({
@@ -256,7 +256,7 @@ export function parseMoodleXml(content: string): ParsedBatch {
   return batch;
 }
 
-// XML 1.0 cannot carry these even as character references.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: XML 1.0 cannot carry these even as references.
 const INVALID_XML_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g;
 
 function escapeXml(text: string): string {
