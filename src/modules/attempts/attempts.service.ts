@@ -84,12 +84,11 @@ export function createAttemptsService(deps: {
 
   /** The question rows an attempt shows, including any that left the quiz's pool since. */
   const questionsOf = async (row: AttemptRow, paper: QuizPaper | undefined) => {
-    const rows = new Map(paper?.questions);
-    const missing = row.slots.map((slot) => slot.questionId).filter((id) => !rows.has(id));
-    if (missing.length > 0) {
-      for (const question of await deps.questions.rowsByIds(missing))
-        rows.set(question.id, question);
-    }
+    const shown = paper?.questions ?? new Map<string, QuestionRow>();
+    const missing = row.slots.map((slot) => slot.questionId).filter((id) => !shown.has(id));
+    if (missing.length === 0) return shown;
+    const rows = new Map(shown);
+    for (const question of await deps.questions.rowsByIds(missing)) rows.set(question.id, question);
     return rows;
   };
 
@@ -186,11 +185,12 @@ export function createAttemptsService(deps: {
     });
   };
 
-  const viewOf = async (row: AttemptRow, asStaff: boolean) => {
+  const viewOf = async (row: AttemptRow, asStaff: boolean, fresh = false) => {
     const paper = await paperOf(row.quizId);
     const [questions, answers] = await Promise.all([
       questionsOf(row, paper),
-      repository.answersOf(deps.db, row.id),
+      // A brand-new attempt has no answers: exam start skips the query.
+      fresh ? new Map<string, unknown>() : repository.answersOf(deps.db, row.id),
     ]);
     const view = presentAttempt({ row, questions, answers, now: clock.now() });
     if (!asStaff) return view;
@@ -309,7 +309,7 @@ export function createAttemptsService(deps: {
   return {
     start: async (principal: Principal, quizId: string) => {
       const { row, created } = await start(principal, quizId);
-      return { attempt: await viewOf(row, false), created };
+      return { attempt: await viewOf(row, false, created), created };
     },
 
     async get(principal: Principal, id: string) {

@@ -13,8 +13,8 @@ import {
   emptyBatch,
   errorAt,
   type FormattedBatch,
-  optionWeights,
   type Origin,
+  optionWeights,
   type ParsedBatch,
   percentFromWeight,
   type SkippedQuestion,
@@ -253,7 +253,9 @@ function readQuestion(
   if ('invalid' in reading)
     return { origin: { ...origin, type: reading.type }, error: reading.invalid };
   const prompt =
-    after.trim() === '' ? unescapeGift(before) : `${unescapeGift(before)}${BLANK}${unescapeGift(after)}`;
+    after.trim() === ''
+      ? unescapeGift(before)
+      : `${unescapeGift(before)}${BLANK}${unescapeGift(after)}`;
   return {
     origin: { ...origin, type: reading.fields.type },
     candidate: compact({

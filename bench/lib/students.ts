@@ -1,0 +1,315 @@
+import http from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { HOST } from './net.ts';
+import { percentileOfSorted } from './stats.ts';
+
+/**
+ * Load generators that act as students: each student has its own connection (an `http.Agent`
+ * with keep-alive and one socket), so the server sees one TCP connection per student, as it
+ * would from 2,000 browsers. Latency is from `request()` to the end of the response body.
+ */
+
+export type Reply = { status: number | undefined; ms: number; body: string };
+
+/** One request on `agent`; `status` undefined for a transport error or a timeout. */
+export function call(
+  agent: http.Agent,
+  port: number,
+  options: { method: string; path: string; token: string; body?: string; timeoutMs: number },
+): Promise<Reply> {
+  return new Promise((resolve) => {
+    const started = performance.now();
+    const headers: Record<string, string> = { authorization: `Bearer ${options.token}` };
+    if (options.body !== undefined) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = String(Buffer.byteLength(options.body));
+    }
+    let done = false;
+    const finish = (status: number | undefined, body: string) => {
+      if (done) return;
+      done = true;
+      resolve({ status, ms: performance.now() - started, body });
+    };
+    const request = http.request(
+      {
+        agent,
+        host: HOST,
+        port,
+        method: options.method,
+        path: options.path,
+        headers,
+        timeout: options.timeoutMs,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.once('end', () => finish(res.statusCode, Buffer.concat(chunks).toString('utf8')));
+        res.once('error', () => finish(undefined, ''));
+      },
+    );
+    request.once('timeout', () => request.destroy(new Error('timeout')));
+    request.once('error', () => finish(undefined, ''));
+    request.end(options.body);
+  });
+}
+
+export type Latencies = { count: number; p50Ms: number; p99Ms: number; p999Ms: number; maxMs: number };
+
+export function latencies(values: readonly number[]): Latencies {
+  const sorted = Float64Array.from(values).sort();
+  return {
+    count: sorted.length,
+    p50Ms: percentileOfSorted(sorted, 0.5),
+    p99Ms: percentileOfSorted(sorted, 0.99),
+    p999Ms: percentileOfSorted(sorted, 0.999),
+    maxMs: sorted.length > 0 ? sorted[sorted.length - 1]! : Number.NaN,
+  };
+}
+
+const statusKey = (status: number | undefined) => (status === undefined ? 'error' : String(status));
+
+function countInto(counts: Record<string, number>, status: number | undefined) {
+  const key = statusKey(status);
+  counts[key] = (counts[key] ?? 0) + 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exam start: a burst of students, each on a new connection.
+
+export type BurstStudent = {
+  /** When it was launched, from the first launch. */
+  launchedMs: number;
+  start: Reply;
+  get?: Reply;
+  /** The attempt id the start answered with. */
+  attemptId?: string;
+};
+
+export type BurstResult = {
+  students: BurstStudent[];
+  /** First launch to the last answer read. */
+  makespanMs: number;
+  /** How late the last launch was against its schedule (client lag). */
+  launchLagMs: number;
+  clientCpuSeconds: number;
+};
+
+const ATTEMPT_ID = /^\{"id":"([^"]+)"/;
+
+/**
+ * `tokens.length` students arrive evenly spread over `spreadMs`; each opens a new connection,
+ * POSTs `startPath`, and when the answer is 2xx GETs `/api/v1/attempts/{id}` on the same
+ * connection (the attempt with its questions, as a reload would fetch it), then closes it.
+ * Bodies are kept and parsed by the caller after the burst, so the client spends as little CPU
+ * as possible while the server works.
+ */
+export async function examBurst(options: {
+  port: number;
+  tokens: readonly string[];
+  startPath: string;
+  spreadMs: number;
+  timeoutMs: number;
+}): Promise<BurstResult> {
+  const count = options.tokens.length;
+  const students: BurstStudent[] = new Array(count);
+  const running: Array<Promise<void>> = [];
+  const cpuBefore = process.cpuUsage();
+  const startedAt = performance.now();
+  let lastAnswer = startedAt;
+  const student = async (index: number) => {
+    const token = options.tokens[index]!;
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const launchedMs = performance.now() - startedAt;
+    try {
+      const start = await call(agent, options.port, {
+        method: 'POST',
+        path: options.startPath,
+        token,
+        timeoutMs: options.timeoutMs,
+      });
+      const record: BurstStudent = { launchedMs, start };
+      students[index] = record;
+      const attemptId =
+        start.status !== undefined && start.status < 300
+          ? ATTEMPT_ID.exec(start.body)?.[1]
+          : undefined;
+      if (attemptId) {
+        record.attemptId = attemptId;
+        record.get = await call(agent, options.port, {
+          method: 'GET',
+          path: `/api/v1/attempts/${attemptId}`,
+          token,
+          timeoutMs: options.timeoutMs,
+        });
+      }
+      lastAnswer = Math.max(lastAnswer, performance.now());
+    } finally {
+      agent.destroy();
+    }
+  };
+  let launched = 0;
+  let launchLagMs = 0;
+  while (launched < count) {
+    const elapsed = performance.now() - startedAt;
+    const due = Math.min(count, Math.floor((elapsed / options.spreadMs) * count) + 1);
+    while (launched < due) {
+      const scheduled = (launched / count) * options.spreadMs;
+      launchLagMs = Math.max(launchLagMs, elapsed - scheduled);
+      running.push(student(launched));
+      launched += 1;
+    }
+    if (launched < count) await sleep(1);
+  }
+  await Promise.all(running);
+  const cpu = process.cpuUsage(cpuBefore);
+  return {
+    students,
+    makespanMs: lastAnswer - startedAt,
+    launchLagMs,
+    clientCpuSeconds: (cpu.user + cpu.system) / 1e6,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Autosave: every student on its own keep-alive connection, saving with think time.
+
+export type SaveTarget = { questionId: string; kind: 'text' | 'number' };
+
+export type Saver = {
+  index: number;
+  userId: string;
+  token: string;
+  attemptId: string;
+  targets: readonly SaveTarget[];
+};
+
+/** The last acknowledged value of each (student, question), and whether a later save failed. */
+export type AckLedger = Map<string, { value: unknown; seq: number; uncertain: boolean }>;
+
+export const ledgerKey = (userId: string, questionId: string) => `${userId}\t${questionId}`;
+
+export type SavePhase = {
+  ok: number;
+  statuses: Record<string, number>;
+  elapsedMs: number;
+  savesPerSecond: number;
+  latency: Latencies;
+  clientCpuSeconds: number;
+};
+
+/** What a student types: unique per (student, question, sequence), about 80 characters. */
+const textAnswer = (student: number, question: string, seq: number) =>
+  `student ${student} question ${question.slice(0, 8)} save ${seq}: the loop runs n + 1 times because`;
+
+/**
+ * One set of student connections to one server, reused from round to round so the phases see
+ * open keep-alive connections, as an exam in progress does.
+ */
+export class StudentConnections {
+  private readonly agents: http.Agent[];
+  private readonly sequences: number[];
+
+  constructor(
+    readonly port: number,
+    readonly savers: readonly Saver[],
+    /** Acknowledgements are recorded here when given (the candidate); the reference skips it. */
+    readonly ledger?: AckLedger,
+  ) {
+    this.agents = savers.map(() => new http.Agent({ keepAlive: true, maxSockets: 1 }));
+    this.sequences = savers.map(() => 0);
+  }
+
+  /** Opens every connection (one cheap request each, not measured), a few hundred at a time. */
+  async open(path: (saver: Saver) => string): Promise<number> {
+    let failed = 0;
+    const BATCH = 200;
+    for (let start = 0; start < this.savers.length; start += BATCH) {
+      await Promise.all(
+        this.savers.slice(start, start + BATCH).map(async (saver, offset) => {
+          const reply = await call(this.agents[start + offset]!, this.port, {
+            method: 'GET',
+            path: path(saver),
+            token: saver.token,
+            timeoutMs: 30_000,
+          });
+          if (reply.status !== 200) failed += 1;
+        }),
+      );
+    }
+    return failed;
+  }
+
+  /**
+   * Every student saves, waits `thinkMs` × U(0.5, 1.5) after each answer, and saves again, for
+   * `durationMs` (the first save of each after a random share of one think time, so the saves
+   * do not arrive in step). Saves go round the student's targets, each value unique.
+   */
+  async thinkLoop(options: { durationMs: number; thinkMs: number; timeoutMs: number }) {
+    const values: number[] = [];
+    const statuses: Record<string, number> = {};
+    const cpuBefore = process.cpuUsage();
+    const startedAt = performance.now();
+    const deadline = startedAt + options.durationMs;
+    const loop = async (position: number) => {
+      const saver = this.savers[position]!;
+      const agent = this.agents[position]!;
+      await sleep(Math.random() * options.thinkMs);
+      while (performance.now() < deadline) {
+        const seq = this.sequences[position]! + 1;
+        this.sequences[position] = seq;
+        const target = saver.targets[seq % saver.targets.length]!;
+        const value =
+          target.kind === 'text'
+            ? textAnswer(saver.index, target.questionId, seq)
+            : saver.index * 1_000_000 + seq;
+        const reply = await call(agent, this.port, {
+          method: 'POST',
+          path: `/api/v1/attempts/${saver.attemptId}/answers`,
+          token: saver.token,
+          body: JSON.stringify({ questionId: target.questionId, answer: value }),
+          timeoutMs: options.timeoutMs,
+        });
+        const key = ledgerKey(saver.userId, target.questionId);
+        if (reply.status === 200) {
+          values.push(reply.ms);
+          this.ledger?.set(key, { value, seq, uncertain: false });
+        } else {
+          countInto(statuses, reply.status);
+          const entry = this.ledger?.get(key);
+          this.ledger?.set(key, {
+            value: entry?.value,
+            seq: entry?.seq ?? 0,
+            uncertain: true,
+          });
+        }
+        const remaining = deadline - performance.now();
+        if (remaining <= 0) break;
+        await sleep(Math.min(remaining, options.thinkMs * (0.5 + Math.random())));
+      }
+    };
+    await Promise.all(this.savers.map((_, position) => loop(position)));
+    const elapsedMs = performance.now() - startedAt;
+    const cpu = process.cpuUsage(cpuBefore);
+    const phase: SavePhase = {
+      ok: values.length,
+      statuses,
+      elapsedMs,
+      savesPerSecond: (values.length / elapsedMs) * 1000,
+      latency: latencies(values),
+      clientCpuSeconds: (cpu.user + cpu.system) / 1e6,
+    };
+    return phase;
+  }
+
+  close() {
+    for (const agent of this.agents) agent.destroy();
+  }
+}
+
+export const statusText = (statuses: Record<string, number>) =>
+  Object.entries(statuses)
+    .map(([status, count]) => `${count}× ${status}`)
+    .join(', ');
+
+export const failures = (statuses: Record<string, number>) =>
+  Object.values(statuses).reduce((sum, count) => sum + count, 0);
