@@ -378,15 +378,24 @@ export function createAttemptsService(deps: {
         limit: input.limit + 1,
         ...(after ? { after: { startedAt: new Date(after.startedAt), id: after.id } } : {}),
       });
-      const page = rows.slice(0, input.limit);
-      const results = new Map(
-        await Promise.all(page.map(async (row) => [row.id, await resultOf(row, false)] as const)),
+      // Summaries need each quiz's title, pass mark and policy, not the answers.
+      const quizIds = [...new Set(rows.slice(0, input.limit).map((row) => row.quizId))];
+      const papers = new Map(
+        await Promise.all(quizIds.map(async (id) => [id, await paperOf(id)] as const)),
       );
+      const now = clock.now();
       return toPage(
         rows,
         input.limit,
         (row) => {
-          const { questions: _questions, ...summary } = results.get(row.id)!;
+          const quiz = papers.get(row.quizId)?.quiz;
+          const { questions: _questions, ...summary } = presentResult({
+            row,
+            quiz: { title: quiz?.title ?? '', passMark: num(quiz?.passMark ?? null) },
+            questions: new Map(),
+            answers: new Map(),
+            review: quiz ? reviewAllowed(quiz.reviewPolicy, quiz, now) : false,
+          });
           return summary;
         },
         (row) => ({ startedAt: row.startedAt.toISOString(), id: row.id }),

@@ -167,7 +167,9 @@ function readKey(type: string, node: XmlNode, answers: Answer[]): Reading {
       };
     }
     default:
-      return { error: `${type} questions are not supported` };
+      return {
+        error: `${type === 'multianswer' ? 'multianswer (cloze)' : type} questions are not supported`,
+      };
   }
 }
 
