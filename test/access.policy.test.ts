@@ -31,6 +31,8 @@ const POLICY: Record<string, 'public' | 'authenticated' | readonly Role[]> = {
   'GET /api/v1/admin/audit-log': ['admin'],
   'GET /api/v1/questions/random': 'authenticated',
   'GET /api/v1/questions': ['admin', 'instructor'],
+  'POST /api/v1/questions/import': ['admin', 'instructor'],
+  'GET /api/v1/questions/export': ['admin', 'instructor'],
   'POST /api/v1/questions': ['admin', 'instructor'],
   'GET /api/v1/questions/{id}': ['admin', 'instructor'],
   'PUT /api/v1/questions/{id}': ['admin', 'instructor'],

@@ -44,6 +44,12 @@ export function createQuestionsRepository(db: Database) {
       return inserted!;
     },
 
+    /** One statement: an import stores all of its questions or none. */
+    async insertMany(rows: Array<typeof questions.$inferInsert>): Promise<QuestionRow[]> {
+      if (rows.length === 0) return [];
+      return db.insert(questions).values(rows).returning();
+    },
+
     async findLive(id: string): Promise<QuestionRow | undefined> {
       const [row] = await db
         .select()
@@ -105,7 +111,7 @@ export function createQuestionsRepository(db: Database) {
         .select()
         .from(questions)
         .where(and(...filterConditions(filter)))
-        .orderBy(questions.id)
+        .orderBy(questions.createdAt, questions.id)
         .limit(limit);
     },
 

@@ -6,6 +6,10 @@ import { pageOf } from '../../platform/http/pagination.ts';
 import { auditRequest } from '../audit/audit.request.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import {
+  exportQuery,
+  IMPORT_LIMIT_BYTES,
+  importBody,
+  importResult,
   questionIdParams,
   questionInput,
   questionListQuery,
@@ -88,6 +92,74 @@ export function questionsRoutes(deps: {
         const question = await deps.questions.create(request.body, principalOf(request).userId);
         await audited(request, 'questions.created', question.id);
         return reply.status(201).send(question);
+      },
+    );
+
+    app.post(
+      '/questions/import',
+      {
+        config: { access: STAFF },
+        // Moodle exports run large; the JSON limit elsewhere stays at BODY_LIMIT_BYTES.
+        bodyLimit: IMPORT_LIMIT_BYTES,
+        schema: {
+          tags,
+          summary: 'Import questions from GIFT, Moodle XML or JSON',
+          description:
+            'Stores every sound question of the document (in one statement) and reports each one it could not take, with its line, name and type: unsupported types (essay, matching, cloze, …) are errors, never silently dropped. Code questions exist only in JSON.',
+          body: importBody,
+          response: { 200: importResult },
+        },
+      },
+      async (request) => {
+        const result = await deps.questions.importDocument(
+          request.body.format,
+          request.body.content,
+          principalOf(request).userId,
+        );
+        await auditRequest(deps.audit, request, {
+          action: 'questions.imported',
+          target: { type: 'question', id: result.ids[0] ?? 'none' },
+          details: {
+            format: request.body.format,
+            imported: result.imported,
+            errors: result.errors.length,
+          },
+        });
+        return result;
+      },
+    );
+
+    app.get(
+      '/questions/export',
+      {
+        config: { access: STAFF },
+        schema: {
+          tags,
+          summary: 'Export the bank (or a filtered part) as GIFT, Moodle XML or JSON',
+          description:
+            'A file download. Questions a format cannot carry (code questions in GIFT and Moodle XML) are left out and counted in the X-Assay-Skipped header. GIFT carries no points, tags, level or language; Moodle XML no level or language; JSON everything.',
+          querystring: exportQuery,
+          response: {
+            200: z.string().describe('the document').meta({
+              description: 'text/plain (GIFT), application/xml (Moodle XML) or application/json',
+            }),
+          },
+        },
+      },
+      async (request, reply) => {
+        const { format, type, tags: wanted, language, level, q } = request.query;
+        const document = await deps.questions.exportDocument(format, {
+          ...(type ? { type } : {}),
+          ...(wanted?.length ? { tags: wanted } : {}),
+          ...(language ? { language } : {}),
+          ...(level ? { level } : {}),
+          ...(q ? { q } : {}),
+        });
+        return reply
+          .header('content-type', document.contentType)
+          .header('content-disposition', `attachment; filename="questions.${document.extension}"`)
+          .header('x-assay-skipped', String(document.skipped.length))
+          .send(document.body);
       },
     );
 

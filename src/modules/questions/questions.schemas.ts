@@ -143,3 +143,35 @@ export const randomQuery = z.strictObject({
 });
 
 export const questionIdParams = z.strictObject({ id: z.string().min(1).max(100) });
+
+// Spelled out here: formats/ imports these schemas, so importing its list back would be a cycle.
+const QUESTION_FORMATS = ['gift', 'moodle-xml', 'json'] as const;
+
+export const IMPORT_LIMIT_BYTES = 10 * 1024 * 1024;
+
+export const importBody = z.strictObject({
+  format: z.enum(QUESTION_FORMATS),
+  content: z.string().min(1).max(IMPORT_LIMIT_BYTES).describe('the document as text'),
+});
+
+export const importResult = z.object({
+  imported: z.number().int(),
+  ids: z.array(z.string()).describe('in document order'),
+  errors: z.array(
+    z.object({
+      line: z.number().int().optional().describe('1-based line where the question starts'),
+      name: z.string().optional(),
+      type: z.string().optional(),
+      message: z.string(),
+    }),
+  ),
+});
+
+export const exportQuery = z.strictObject({
+  format: z.enum(QUESTION_FORMATS),
+  type: z.enum(QUESTION_TYPES).optional(),
+  tags: csv.optional(),
+  language: z.string().max(50).optional(),
+  level: z.enum(LEVELS).optional(),
+  q: z.string().trim().min(1).max(100).optional(),
+});

@@ -4,6 +4,12 @@ import type { Clock } from '../../platform/clock/clock.ts';
 import { createErrorFactory, validationFailed } from '../../platform/errors/errors.ts';
 import { decodeCursor, toPage } from '../../platform/http/pagination.ts';
 import {
+  exportQuestions,
+  type ParsedBatch,
+  parseQuestions,
+  type QuestionFormat,
+} from './formats/index.ts';
+import {
   answerKeyProblems,
   type Level,
   type QuestionBody,
@@ -20,6 +26,7 @@ export const questionNotFound = createErrorFactory({
 });
 
 const cursorSchema = z.object({ createdAt: z.iso.datetime(), id: z.string() });
+const EXPORT_LIMIT = 10_000;
 
 /** Splits validated input into the common columns and the type-specific body; options get ids. */
 function toColumns(input: QuestionInput, previous?: QuestionBody) {
@@ -201,6 +208,32 @@ export function createQuestionsService(deps: {
     async missing(ids: string[]): Promise<string[]> {
       const live = await deps.repository.liveIds([...new Set(ids)]);
       return ids.filter((id) => !live.has(id));
+    },
+
+    /** Stores every question of the document that is sound; the others come back as errors. */
+    async importDocument(format: QuestionFormat, content: string, authorId: string) {
+      const batch: ParsedBatch = parseQuestions(format, content);
+      const at = deps.clock.now();
+      // Created one millisecond apart so the bank lists them in the document's order.
+      const rows = await deps.repository.insertMany(
+        batch.questions.map((parsed, index) => ({
+          id: randomUUID(),
+          ...toColumns(parsed.question),
+          createdBy: authorId,
+          createdAt: new Date(at.getTime() + index),
+          updatedAt: at,
+        })),
+      );
+      return { imported: rows.length, ids: rows.map((row) => row.id), errors: batch.errors };
+    },
+
+    /** The bank (or the part matching the filter) in one format, oldest first. */
+    async exportDocument(
+      format: QuestionFormat,
+      input: { type?: QuestionType; tags?: string[]; language?: string; level?: Level; q?: string },
+    ) {
+      const rows = await deps.repository.matching(filterOf(input), EXPORT_LIMIT);
+      return exportQuestions(format, rows.map(presentForStaff));
     },
 
     /** Rows for other modules that hold question ids (attempts score and show them). */

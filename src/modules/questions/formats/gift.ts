@@ -137,7 +137,7 @@ type Reading =
 function readNumeric(body: string): Reading {
   if (!/^\s*[=~]/.test(body)) {
     const feedback = findUnescaped(body, '#');
-    const value = numericValue(feedback < 0 ? body : body.slice(0, feedback));
+    const value = numericValue(unescapeGift(feedback < 0 ? body : body.slice(0, feedback)));
     return typeof value === 'string'
       ? { invalid: value, type: 'numeric' }
       : { fields: { type: 'numeric', ...value } };
@@ -153,8 +153,10 @@ function readNumeric(body: string): Reading {
 }
 
 /**
- * Choice questions: one full-credit `=` answer makes single choice; answers that share the
- * credit (`~%50%`, or `=` answers none of which is worth full marks) make multiple choice.
+ * Choice questions: a full-credit `=` answer makes single choice. Answers that share the credit
+ * make multiple choice: all-`~` answers with some positive weight (`~%50%a ~%50%b ~%-100%c`,
+ * even `~%100%a ~%-100%b`, which is how a one-right multiple choice is written back), or `=`
+ * answers none of which is worth full marks.
  */
 function readChoice(answers: Answer[]): Reading {
   const weights = answers.map((answer) => answer.weight ?? (answer.marker === '=' ? 1 : 0));

@@ -2,6 +2,7 @@
  * Assay's own JSON: `{ "questions": [ …questionInput… ] }` (a bare array is accepted too).
  * Export writes exactly what create accepts, so a file re-imports unchanged.
  */
+import { QUESTION_TYPES } from '../questions.models.ts';
 import {
   addCandidate,
   type ExportableQuestion,
@@ -12,6 +13,8 @@ import {
   stripBom,
   toInput,
 } from './formats.types.ts';
+
+const TYPES: ReadonlySet<string> = new Set(QUESTION_TYPES);
 
 type JsonObject = Record<string, unknown>;
 const isObject = (value: unknown): value is JsonObject =>
@@ -110,8 +113,13 @@ export function parseJson(content: string): ParsedBatch {
       name: isObject(item) && typeof item.name === 'string' ? item.name : undefined,
       type: isObject(item) && typeof item.type === 'string' ? item.type : undefined,
     };
-    if (!isObject(item)) batch.errors.push(errorAt(origin, 'a question must be a JSON object'));
-    else addCandidate(batch, withoutServerFields(item), origin);
+    if (!isObject(item)) {
+      batch.errors.push(errorAt(origin, 'a question must be a JSON object'));
+    } else if (origin.type !== undefined && !TYPES.has(origin.type)) {
+      batch.errors.push(errorAt(origin, `${origin.type} questions are not supported`));
+    } else {
+      addCandidate(batch, withoutServerFields(item), origin);
+    }
   });
   return batch;
 }

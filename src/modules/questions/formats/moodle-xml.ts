@@ -31,7 +31,8 @@ const parser = new XMLParser({
   parseTagValue: false,
   parseAttributeValue: false,
   trimValues: true,
-  // Moodle writes `&#039;` and the like; plain XML entity handling would leave them as typed.
+  // Moodle writes `&#039;` and the like, which the default entity handling leaves as typed.
+  // (Deprecated in favour of `entityDecoder`, but still the plain switch in v5.)
   htmlEntities: true,
   isArray: (_name, jpath) =>
     jpath === 'quiz.question' ||
@@ -79,10 +80,10 @@ function answerText(answer: unknown): string {
   if (/<[a-z/!]/i.test(inner)) return text.trim();
   return inner
     .replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (entity, name: string) => {
-      if (name.startsWith('#x') || name.startsWith('#X'))
-        return String.fromCodePoint(Number.parseInt(name.slice(2), 16));
-      if (name.startsWith('#')) return String.fromCodePoint(Number(name.slice(1)));
-      return ENTITIES[name.toLowerCase()] ?? entity;
+      if (!name.startsWith('#')) return ENTITIES[name.toLowerCase()] ?? entity;
+      const hex = name[1] === 'x' || name[1] === 'X';
+      const code = hex ? Number.parseInt(name.slice(2), 16) : Number(name.slice(1));
+      return code <= 0x10ffff ? String.fromCodePoint(code) : entity;
     })
     .trim();
 }
