@@ -255,4 +255,14 @@ describe('formatMoodleXml', () => {
       ],
     });
   });
+
+  it('does not expand entities declared in a DOCTYPE (no billion laughs)', () => {
+    const levels = Array.from({ length: 8 }, (_, index) => {
+      const inner = index === 0 ? 'lol'.repeat(30) : `&l${index - 1};`.repeat(10);
+      return `<!ENTITY l${index} "${inner}">`;
+    }).join('');
+    const document = `<?xml version="1.0"?><!DOCTYPE quiz [${levels}]><quiz><question type="truefalse"><name><text>&l7;</text></name><questiontext><text>&l7;</text></questiontext><answer fraction="100"><text>true</text></answer><answer fraction="0"><text>false</text></answer></question></quiz>`;
+    // Fully expanded, one field would be 900 million characters.
+    expect(JSON.stringify(parseMoodleXml(document)).length).toBeLessThan(10_000);
+  });
 });
