@@ -13,6 +13,7 @@ import { createCreditsService } from './modules/credits/credits.service.ts';
 import { createHealthService, type HealthCheck } from './modules/health/health.service.ts';
 import { createQuestionsRepository } from './modules/questions/questions.repository.ts';
 import { createQuestionsService } from './modules/questions/questions.service.ts';
+import { announceJobId } from './modules/quizzes/quizzes.jobs.ts';
 import { createQuizzesRepository } from './modules/quizzes/quizzes.repository.ts';
 import { createQuizzesService } from './modules/quizzes/quizzes.service.ts';
 import { probeSandbox } from './modules/sandbox/sandbox.probe.ts';
@@ -21,7 +22,7 @@ import { createUsersService } from './modules/users/users.service.ts';
 import { type Clock, systemClock } from './platform/clock/clock.ts';
 import type { Config } from './platform/config/config.ts';
 import { resolveJwtSecret } from './platform/config/secrets.ts';
-import { type DatabaseHandle, openDatabase } from './platform/db/database.ts';
+import { type DatabaseHandle, openDatabase, type Transaction } from './platform/db/database.ts';
 import { createMemoryEventBus, type EventBus } from './platform/events/event-bus.ts';
 import { createMetrics } from './platform/http/metrics.ts';
 import type { Logger } from './platform/logger/logger.ts';
@@ -172,11 +173,21 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     clock,
     onChange: () => forgetPaper?.(),
   });
+  const enqueueAnnouncement = async (
+    tx: Transaction,
+    payload: { quizId: string; cursor?: string },
+  ) =>
+    (
+      await jobs.enqueueIn(tx, 'quizzes.announce', payload, {
+        jobId: announceJobId(payload.quizId, payload.cursor),
+      })
+    ).dispatch;
   const quizzes = createQuizzesService({
     repository: createQuizzesRepository(database.db),
     questions,
     clock,
     onChange: (quizId) => forgetPaper?.(quizId),
+    announce: (tx, quizId) => enqueueAnnouncement(tx, { quizId }),
   });
   const attendance = createAttendanceService({
     repository: createAttendanceRepository(database.db),
@@ -221,6 +232,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     quizzes,
     attendance,
     attempts,
+    enqueueAnnouncement,
     /** Closes in reverse order of need: broker and bus first, the database last. */
     async close() {
       // Mail still being sent for answered requests: give it the shutdown bound, then move on.

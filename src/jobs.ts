@@ -11,16 +11,26 @@ import {
   maintenanceJobCatalogue,
   maintenanceSchedules,
 } from './modules/maintenance/maintenance.jobs.ts';
+import {
+  createQuizzesJobHandlers,
+  type QuizzesJobs,
+  quizzesJobCatalogue,
+} from './modules/quizzes/quizzes.jobs.ts';
+import type { QuizzesService } from './modules/quizzes/quizzes.service.ts';
+import type { UsersService } from './modules/users/users.service.ts';
+import type { Transaction } from './platform/db/database.ts';
+import type { Mailer } from './platform/mail/mailer.ts';
 import type { JobLedger } from './platform/queue/job-ledger.ts';
 import type { JobCatalogue, JobHandlers } from './platform/queue/queue.types.ts';
 import type { Schedule } from './platform/scheduler/scheduler.ts';
 
 /** Every job type of every module. A module adds its map here and its handlers below. */
-export type AppJobs = MaintenanceJobs & AttemptsJobs;
+export type AppJobs = MaintenanceJobs & AttemptsJobs & QuizzesJobs;
 
 export const appJobCatalogue: JobCatalogue<AppJobs> = {
   ...maintenanceJobCatalogue,
   ...attemptsJobCatalogue,
+  ...quizzesJobCatalogue,
 };
 
 export const appSchedules: Schedule<AppJobs>[] = [...maintenanceSchedules, ...attemptsSchedules];
@@ -35,9 +45,17 @@ export type AppEvents = {
 export function createAppJobHandlers(deps: {
   ledger: JobLedger;
   attempts: AttemptsService;
+  quizzes: QuizzesService;
+  users: UsersService;
+  mailer: Mailer;
+  enqueueAnnouncement(
+    tx: Transaction,
+    payload: QuizzesJobs['quizzes.announce'],
+  ): Promise<() => Promise<void>>;
 }): JobHandlers<AppJobs> {
   return {
     ...createMaintenanceJobHandlers(deps),
     ...createAttemptsJobHandlers(deps),
+    ...createQuizzesJobHandlers(deps),
   };
 }

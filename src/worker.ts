@@ -18,7 +18,14 @@ export async function startWorkerRole(
   options: { queues?: readonly string[] } = {},
 ): Promise<WorkerRole> {
   const worker = await deps.jobs.startWorker({
-    handlers: createAppJobHandlers({ ledger: deps.jobs.ledger, attempts: deps.attempts }),
+    handlers: createAppJobHandlers({
+      ledger: deps.jobs.ledger,
+      attempts: deps.attempts,
+      quizzes: deps.quizzes,
+      users: deps.users,
+      mailer: deps.mailer,
+      enqueueAnnouncement: deps.enqueueAnnouncement,
+    }),
     ...(options.queues ? { queues: options.queues } : {}),
     concurrency: deps.config.jobs.concurrency,
   });

@@ -146,6 +146,17 @@ describe.each(backends())('queue contract: $name', (backend) => {
     expect(await statusOf(other.id)).toBe('pending');
   });
 
+  it('runs jobs waiting on several queues at once, none left behind', async () => {
+    // Enqueued before any worker: every queue has a backlog when the worker starts.
+    const jobs = [];
+    for (let index = 0; index < 6; index++) {
+      jobs.push(await queue.enqueue('test.record', { key: `alpha-${index}` }));
+      jobs.push(await queue.enqueue('test.other-queue', { key: `gamma-${index}` }));
+    }
+    await start(queue, new Map(), ['alpha', 'gamma']);
+    for (const job of jobs) expect((await finished(job.id)).status).toBe('completed');
+  });
+
   it('lets a running job finish when the worker is closed within its bound', async () => {
     let started = false;
     const worker = await queue.startWorker({

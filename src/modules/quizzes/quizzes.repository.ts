@@ -1,5 +1,5 @@
 import { and, desc, eq, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
-import type { Database, Executor } from '../../platform/db/database.ts';
+import type { Database, Executor, Transaction } from '../../platform/db/database.ts';
 import { type QuizRow, quizzes } from './quizzes.tables.ts';
 
 export type QuizInsert = typeof quizzes.$inferInsert;
@@ -118,9 +118,13 @@ export function createQuizzesRepository(db: Database) {
       return rows.map((row) => row.id);
     },
 
+    transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
+      return db.transaction(work);
+    },
+
     /** Draft → published, once: a second publish changes nothing. */
-    async publish(id: string, at: Date): Promise<QuizRow | undefined> {
-      const [row] = await db
+    async publish(executor: Executor, id: string, at: Date): Promise<QuizRow | undefined> {
+      const [row] = await executor
         .update(quizzes)
         .set({ status: 'published', publishedAt: at, updatedAt: at })
         .where(and(eq(quizzes.id, id), eq(quizzes.status, 'draft'), isNull(quizzes.deletedAt)))

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Clock } from '../../platform/clock/clock.ts';
-import type { Executor } from '../../platform/db/database.ts';
+import type { Executor, Transaction } from '../../platform/db/database.ts';
 import { createErrorFactory, validationFailed } from '../../platform/errors/errors.ts';
 import type { Principal } from '../../platform/http/access.ts';
 import { decodeCursor, toPage } from '../../platform/http/pagination.ts';
@@ -76,6 +76,8 @@ export function createQuizzesService(deps: {
   clock: Clock;
   /** Told after a quiz changes, so caches of it can drop it. */
   onChange?: (id: string) => void;
+  /** Queues the "quiz published" mail in the publishing transaction; returns its dispatch. */
+  announce?: (tx: Transaction, quizId: string) => Promise<() => Promise<void>>;
 }) {
   const { repository } = deps;
   const changed = (id: string) => deps.onChange?.(id);
@@ -292,7 +294,13 @@ export function createQuizzesService(deps: {
         throw quizArchived('Archived quizzes cannot be published again.');
       if (row.status === 'published') return present(row, true);
       const at = deps.clock.now();
-      const updated = await repository.publish(id, at);
+      const { updated, dispatch } = await repository.transaction(async (tx) => {
+        const updated = await repository.publish(tx, id, at);
+        // Only the publish that changed the status announces; a repeat publish does not.
+        const dispatch = updated && deps.announce ? await deps.announce(tx, id) : undefined;
+        return { updated, dispatch };
+      });
+      await dispatch?.();
       changed(id);
       return present(updated ?? (await load(id)), true);
     },
@@ -309,6 +317,13 @@ export function createQuizzesService(deps: {
       if (!quiz) return undefined;
       const rows = await questionRowsOf(quiz);
       return { quiz, questions: new Map(rows.map((row) => [row.id, row])) };
+    },
+
+    /** What a "quiz published" mail says, while the quiz is still published. */
+    async announcement(id: string) {
+      const row = await repository.findLive(id);
+      if (row?.status !== 'published') return undefined;
+      return present(row, false);
     },
 
     /**

@@ -98,11 +98,11 @@ export function createMemoryDriver(options: { logger: Logger }): QueueDriver {
         queues,
         pump: () => {
           while (!stopping && active.size < concurrency) {
-            const next = queues
-              .map((queue) => ({ queue, message: lanes.get(queue)?.waiting.shift() }))
-              .find((entry) => entry.message !== undefined);
-            if (!next?.message) return;
-            runOne(next.queue, next.message);
+            // Take from the first lane that has work, and only from that one.
+            const queue = queues.find((name) => (lanes.get(name)?.waiting.length ?? 0) > 0);
+            const message = queue === undefined ? undefined : lanes.get(queue)?.waiting.shift();
+            if (queue === undefined || !message) return;
+            runOne(queue, message);
           }
         },
       };
