@@ -168,10 +168,12 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
   revokeSessions = (userId) => auth.revokeAllSessions(userId);
   // Attempts cache quiz papers; changes in this process drop them at once (others within 2 s).
   let forgetPaper: ((quizId?: string) => void) | undefined;
+  let questionInUse: ((questionId: string) => Promise<boolean>) | undefined;
   const questions = createQuestionsService({
     repository: createQuestionsRepository(database.db),
     clock,
     onChange: () => forgetPaper?.(),
+    inUse: async (id) => (await questionInUse?.(id)) ?? false,
   });
   const enqueueAnnouncement = async (
     tx: Transaction,
@@ -206,6 +208,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     graceMs: config.attemptGraceMs,
   });
   forgetPaper = attempts.forgetPaper;
+  questionInUse = attempts.questionInUse;
 
   return {
     config,

@@ -273,4 +273,83 @@ describe.each(databaseKinds())('attempts on %s', (kind) => {
     expect(frozen.json().code).toBe('QUIZ_HAS_ATTEMPTS');
     expect((await patch({ title: 'Renamed' })).statusCode).toBe(200);
   });
+
+  it('counts a submit after the time ran out as the timer’s, and a repeat submit changes nothing', async () => {
+    const quiz = await quizWith({ durationMinutes: 0.5 });
+    const student = await signedIn(t, 'student');
+    const attempt = (await startAttempt(t, student, quiz.id)).json();
+    t.clock.advance(60_000);
+    const late = (await submitAttempt(t, student, attempt.id)).json();
+    expect(late).toMatchObject({ status: 'expired', endedBy: 'timer' });
+    t.clock.advance(5_000);
+    const again = (await submitAttempt(t, student, attempt.id)).json();
+    expect(again.submittedAt).toBe(late.submittedAt);
+    expect(again).toEqual(late);
+  });
+
+  it('counts every acknowledged save when saves and a submit race', async () => {
+    const quiz = await quizWith({});
+    const student = await signedIn(t, 'student');
+    const attempt = (await startAttempt(t, student, quiz.id)).json();
+    const numeric = attempt.questions.filter(
+      (question: { type: string }) => question.type === 'numeric',
+    );
+    const saves = numeric.map((question: { id: string; prompt: string }) =>
+      saveAnswer(
+        t,
+        student,
+        attempt.id,
+        question.id,
+        Number(question.prompt.match(/What is (\d+)/)?.[1]) * 2,
+      ),
+    );
+    const [result, ...saved] = await Promise.all([submitAttempt(t, student, attempt.id), ...saves]);
+    const acknowledged = saved
+      .filter((response) => response.statusCode === 200)
+      .map((response) => response.json().questionId);
+    for (const response of saved) expect([200, 409]).toContain(response.statusCode);
+    const earned = result
+      .json()
+      .questions.filter((item: { earned?: number }) => item.earned === 1)
+      .map((item: { questionId: string }) => item.questionId);
+    expect(earned.sort()).toEqual(acknowledged.sort());
+  });
+
+  it('allows exactly the attempts left when 20 starts race at the limit', async () => {
+    const quiz = await quizWith({ maxAttempts: 2 });
+    const student = await signedIn(t, 'student');
+    const first = (await startAttempt(t, student, quiz.id)).json();
+    await submitAttempt(t, student, first.id);
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () => startAttempt(t, student, quiz.id)),
+    );
+    expect(responses.filter((response) => response.statusCode === 201)).toHaveLength(1);
+    expect(new Set(responses.map((response) => response.json().id)).size).toBe(1);
+    await submitAttempt(t, student, responses[0]!.json().id);
+    expect((await startAttempt(t, student, quiz.id)).json().code).toBe('ATTEMPTS_EXHAUSTED');
+  });
+
+  it('refuses to change a question that attempts show', async () => {
+    const question = await createQuestion(t, author, {
+      type: 'true_false',
+      prompt: 'Frozen?',
+      correct: true,
+    });
+    const replace = () =>
+      t.app.inject({
+        method: 'PUT',
+        url: `/api/v1/questions/${question.id}`,
+        headers: bearer(author),
+        payload: { type: 'true_false', prompt: 'Frozen?', correct: false },
+      });
+    expect((await replace()).statusCode).toBe(200);
+    const quiz = await createQuiz(t, author, {
+      title: 'Freeze',
+      questions: [{ questionId: question.id }],
+    });
+    await startAttempt(t, await signedIn(t, 'student'), quiz.id);
+    const refused = await replace();
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().code).toBe('QUESTION_IN_USE');
+  });
 });

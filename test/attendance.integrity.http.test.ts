@@ -42,6 +42,8 @@ describe('anti-cheat telemetry and attendance', () => {
     expect(outcomes.map((outcome) => outcome.flagged)).toEqual([false, false, false, true]);
     expect(outcomes.at(-1)).toMatchObject({ status: 'active', focusLosses: 3 });
     expect((await event(student, attempt.id, 'Not Valid')).statusCode).toBe(400);
+    // Names the platform does not know are kept as sent but counted together.
+    expect((await event(student, attempt.id, 'made_up_kind')).statusCode).toBe(202);
 
     const staff = await t.app.inject({
       url: `/api/v1/attempts/${attempt.id}`,
@@ -49,11 +51,14 @@ describe('anti-cheat telemetry and attendance', () => {
     });
     expect(staff.json().integrity).toMatchObject({
       focusLosses: 3,
-      eventCounts: { tab_hidden: 2, copy: 1, window_blur: 1 },
+      eventCounts: { tab_hidden: 2, copy: 1, window_blur: 1, other: 1 },
       flagged: true,
       flaggedReason: expect.stringContaining('limit 2'),
     });
-    expect(staff.json().integrity.recentEvents).toHaveLength(4);
+    expect(staff.json().integrity.recentEvents).toHaveLength(5);
+    expect(
+      staff.json().integrity.recentEvents.map((item: { type: string }) => item.type),
+    ).toContain('made_up_kind');
     // The student does not get the integrity record.
     const own = await t.app.inject({
       url: `/api/v1/attempts/${attempt.id}`,

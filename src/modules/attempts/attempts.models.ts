@@ -156,5 +156,27 @@ export function totalsOf(outcomes: QuestionOutcome[], passMark: number | null) {
   };
 }
 
+/** Telemetry types counted by name; any other name is counted as `other` (and stored as sent). */
+export const KNOWN_EVENT_TYPES: ReadonlySet<string> = new Set([
+  'tab_hidden',
+  'tab_visible',
+  'window_blur',
+  'window_focus',
+  'copy',
+  'cut',
+  'paste',
+  'context_menu',
+  'fullscreen_exit',
+  'fullscreen_enter',
+  'devtools_open',
+  'print_screen',
+  'multiple_screens',
+  'network_offline',
+  'network_online',
+]);
+
+/** The counter an event type goes to: a client cannot grow the attempt row with new names. */
+export const eventCounter = (type: string) => (KNOWN_EVENT_TYPES.has(type) ? type : 'other');
+
 /** Telemetry types that count as leaving the exam. */
 export const FOCUS_LOSS_EVENTS: ReadonlySet<string> = new Set(['tab_hidden', 'window_blur']);

@@ -100,6 +100,16 @@ export function createAttemptsRepository(db: Database) {
       return new Map(rows.map((row) => [row.questionId, row.answer]));
     },
 
+    /** Whether any attempt shows this question. */
+    async showsQuestion(questionId: string): Promise<boolean> {
+      const [row] = await db
+        .select({ id: attempts.id })
+        .from(attempts)
+        .where(sql`${attempts.slots} @> ${JSON.stringify([{ questionId }])}::jsonb`)
+        .limit(1);
+      return row !== undefined;
+    },
+
     /** Active attempts whose time ran out before `cutoff`. */
     async overdueIds(cutoff: Date, limit: number): Promise<string[]> {
       const rows = await db
@@ -119,6 +129,8 @@ export function createAttemptsRepository(db: Database) {
       id: string;
       attemptId: string;
       type: string;
+      /** The counter it adds to (see eventCounter). */
+      counter: string;
       at: Date;
       receivedAt: Date;
       detail: unknown;
@@ -130,8 +142,8 @@ export function createAttemptsRepository(db: Database) {
         const [counted] = await tx
           .update(attempts)
           .set({
-            eventCounts: sql`jsonb_set(${attempts.eventCounts}, array[${event.type}::text],
-              to_jsonb(coalesce((${attempts.eventCounts} ->> ${event.type})::int, 0) + 1))`,
+            eventCounts: sql`jsonb_set(${attempts.eventCounts}, array[${event.counter}::text],
+              to_jsonb(coalesce((${attempts.eventCounts} ->> ${event.counter})::int, 0) + 1))`,
             focusLosses: sql`${attempts.focusLosses} + ${event.focusLoss ? 1 : 0}`,
           })
           .where(and(eq(attempts.id, event.attemptId), eq(attempts.status, 'active')))

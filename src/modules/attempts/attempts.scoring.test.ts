@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { QuestionBody } from '../questions/questions.models.ts';
-import { foldAnswer, scoreAnswer } from './attempts.scoring.ts';
+import { foldAnswer, matchesAccepted, scoreAnswer } from './attempts.scoring.ts';
 
 const q = (body: QuestionBody, points = 1) => ({ body, points });
 const single = q({
@@ -128,5 +128,26 @@ describe('foldAnswer', () => {
   it('folds case and whitespace unless told to keep case', () => {
     expect(foldAnswer('  Hello\t  World ', false)).toBe('hello world');
     expect(foldAnswer('  Hello  World ', true)).toBe('Hello World');
+  });
+});
+
+describe('matchesAccepted', () => {
+  it('treats * as any run of characters and everything else literally', () => {
+    expect(matchesAccepted('photosynthesis', 'photo*')).toBe(true);
+    expect(matchesAccepted('photo', 'photo*')).toBe(true);
+    expect(matchesAccepted('a.b', 'a*b')).toBe(true);
+    expect(matchesAccepted('axb', 'a.b')).toBe(false);
+    expect(matchesAccepted('the cat sat', '*cat*')).toBe(true);
+    expect(matchesAccepted('abcabd', 'a*b*d')).toBe(true);
+    expect(matchesAccepted('ab', 'a*b*b')).toBe(false);
+    expect(matchesAccepted('aXbYc', 'a*b*c')).toBe(true);
+    expect(matchesAccepted('abc', 'a**c')).toBe(true);
+    expect(matchesAccepted('aba', 'ab*ba')).toBe(false);
+  });
+
+  it('stays linear on answers built to make a backtracking matcher explode', () => {
+    // A regular expression took minutes on this (far past the test timeout); this returns at once.
+    expect(matchesAccepted('a'.repeat(1_000), '*a*a*a*a*z')).toBe(false);
+    expect(matchesAccepted(`${'a'.repeat(999)}z`, '*a*a*a*a*z')).toBe(true);
   });
 });

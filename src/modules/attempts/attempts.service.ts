@@ -24,6 +24,7 @@ import {
 } from './attempts.errors.ts';
 import {
   answerProblem,
+  eventCounter,
   expiryOf,
   FOCUS_LOSS_EVENTS,
   isOverdue,
@@ -123,6 +124,11 @@ export function createAttemptsService(deps: {
       const row = await repository.lock(tx, id);
       if (!row) throw attemptNotFound();
       if (row.status !== 'active') return row;
+      // A submit that arrives after the time (and grace) ran out is the timer's, not the student's.
+      const ended: EndedBy =
+        endedBy === 'student' && isOverdue(row.expiresAt, clock.now(), deps.graceMs)
+          ? 'timer'
+          : endedBy;
       const answers = await repository.answersOf(tx, id);
       const outcomes: QuestionOutcome[] = row.slots.map((slot) => {
         const question = questions.get(slot.questionId);
@@ -152,8 +158,8 @@ export function createAttemptsService(deps: {
       const pending = outcomes.some((outcome) => outcome.status === 'pending');
       const earned = outcomes.reduce((sum, outcome) => sum + outcome.earned, 0);
       return repository.finalize(tx, id, {
-        status: pending ? 'grading' : endedBy === 'timer' ? 'expired' : 'graded',
-        endedBy,
+        status: pending ? 'grading' : ended === 'timer' ? 'expired' : 'graded',
+        endedBy: ended,
         submittedAt: clock.now(),
         score: Math.max(0, Math.round(earned * 1e6) / 1e6),
         outcomes,
@@ -169,16 +175,21 @@ export function createAttemptsService(deps: {
   };
 
   const resultOf = async (row: AttemptRow, asStaff: boolean) => {
-    const paper = await paperOf(row.quizId);
-    if (!paper) throw attemptNotFound();
+    // The review decision reads the quiz as it is now, not a cached copy: a policy tightened a
+    // moment ago on another process must hold at once.
+    const [paper, quiz] = await Promise.all([
+      paperOf(row.quizId),
+      deps.quizzes.settings(row.quizId),
+    ]);
+    if (!paper || !quiz) throw attemptNotFound();
     const [questions, answers] = await Promise.all([
       questionsOf(row, paper),
       repository.answersOf(deps.db, row.id),
     ]);
-    const review = asStaff || reviewAllowed(paper.quiz.reviewPolicy, paper.quiz, clock.now());
+    const review = asStaff || reviewAllowed(quiz.reviewPolicy, quiz, clock.now());
     return presentResult({
       row,
-      quiz: { title: paper.quiz.title, passMark: num(paper.quiz.passMark) },
+      quiz: { title: quiz.title, passMark: num(quiz.passMark) },
       questions,
       answers,
       review,
@@ -207,11 +218,7 @@ export function createAttemptsService(deps: {
         if (!isStaff(principal)) throw quizNotFound();
         throw quizNotPublished('Publish the quiz before starting attempts.');
       }
-      if (quiz.opensAt && now < quiz.opensAt)
-        throw quizNotOpen(`The quiz opens at ${quiz.opensAt.toISOString()}.`);
-      if (quiz.closesAt && now >= quiz.closesAt)
-        throw quizNotOpen(`The quiz closed at ${quiz.closesAt.toISOString()}.`);
-
+      // An active attempt resumes even in the grace after the window closed.
       const mine = await repository.ofUserAndQuiz(principal.userId, quizId);
       const active = mine.find((row) => row.status === 'active');
       if (active) {
@@ -220,6 +227,10 @@ export function createAttemptsService(deps: {
         await finalize(active.id, 'timer');
         continue;
       }
+      if (quiz.opensAt && now < quiz.opensAt)
+        throw quizNotOpen(`The quiz opens at ${quiz.opensAt.toISOString()}.`);
+      if (quiz.closesAt && now >= quiz.closesAt)
+        throw quizNotOpen(`The quiz closed at ${quiz.closesAt.toISOString()}.`);
       if (mine.length >= quiz.maxAttempts)
         throw attemptsUsedUp(`All ${quiz.maxAttempts} attempts at this quiz have been used.`);
 
@@ -282,15 +293,21 @@ export function createAttemptsService(deps: {
     answer: unknown,
     questions: Map<string, QuestionRow>,
   ) => {
-    const slot = row.slots.find((candidate) => candidate.questionId === questionId);
-    const question = slot && questions.get(questionId);
-    if (!question) throw questionNotInAttempt();
-    const problem = answerProblem(question.body as QuestionBody, answer);
-    if (problem) throw validationFailed([{ path: 'body.answer', message: problem }]);
     const at = clock.now();
+    // An ended attempt says so first, whatever the answer looks like.
     if (isOverdue(row.expiresAt, at, deps.graceMs)) {
       const closed = await finalize(row.id, 'timer');
       throw closed.endedBy === 'timer' ? attemptExpired() : attemptSubmitted();
+    }
+    const slot = row.slots.find((candidate) => candidate.questionId === questionId);
+    const question = slot && questions.get(questionId);
+    const problem = question ? answerProblem(question.body as QuestionBody, answer) : null;
+    if (!question || problem) {
+      const current = await repository.find(row.id);
+      if (current && current.status !== 'active')
+        throw current.endedBy === 'timer' ? attemptExpired() : attemptSubmitted();
+      if (!question) throw questionNotInAttempt();
+      throw validationFailed([{ path: 'body.answer', message: problem ?? 'does not fit' }]);
     }
     if (
       await repository.saveAnswer({ attemptId: row.id, userId: row.userId, questionId, answer, at })
@@ -344,6 +361,7 @@ export function createAttemptsService(deps: {
         id: randomUUID(),
         attemptId: id,
         type: input.type,
+        counter: eventCounter(input.type),
         at: new Date(input.at),
         receivedAt: clock.now(),
         detail: input.detail ?? null,
@@ -421,7 +439,12 @@ export function createAttemptsService(deps: {
         return problem ? [{ path: `body.answers.${questionId}`, message: problem }] : [];
       });
       if (problems.length > 0) throw validationFailed(problems);
-      const { row } = await start(principal, quizId);
+      const { row, created } = await start(principal, quizId);
+      // A second one-shot while the first is still saving (a double click) must not mix answers.
+      if (!created)
+        throw attemptActive(
+          'An attempt at this quiz is in progress; finish it through /attempts/{id}.',
+        );
       const questions = await questionsOf(row, paper);
       for (const [questionId, answer] of Object.entries(answers))
         await saveOne(row, questionId, answer, questions);
@@ -478,6 +501,9 @@ export function createAttemptsService(deps: {
     },
 
     forgetPaper,
+
+    /** Whether an attempt shows this question (its content is then frozen). */
+    questionInUse: (questionId: string) => repository.showsQuestion(questionId),
   };
 }
 

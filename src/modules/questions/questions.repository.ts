@@ -37,6 +37,8 @@ const filterConditions = (filter: QuestionFilter): SQL[] => {
   return conditions;
 };
 
+const INSERT_CHUNK = 1_000;
+
 export function createQuestionsRepository(db: Database) {
   return {
     async insert(row: typeof questions.$inferInsert): Promise<QuestionRow> {
@@ -44,10 +46,24 @@ export function createQuestionsRepository(db: Database) {
       return inserted!;
     },
 
-    /** One statement: an import stores all of its questions or none. */
+    /**
+     * One transaction: an import stores all of its questions or none. Chunked, because one
+     * statement may carry at most 65,535 parameters.
+     */
     async insertMany(rows: Array<typeof questions.$inferInsert>): Promise<QuestionRow[]> {
       if (rows.length === 0) return [];
-      return db.insert(questions).values(rows).returning();
+      return db.transaction(async (tx) => {
+        const stored: QuestionRow[] = [];
+        for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
+          stored.push(
+            ...(await tx
+              .insert(questions)
+              .values(rows.slice(start, start + INSERT_CHUNK))
+              .returning()),
+          );
+        }
+        return stored;
+      });
     },
 
     async findLive(id: string): Promise<QuestionRow | undefined> {

@@ -25,6 +25,12 @@ export const questionNotFound = createErrorFactory({
   title: 'Question not found',
 });
 
+export const questionInUse = createErrorFactory({
+  code: 'QUESTION_IN_USE',
+  status: 409,
+  title: 'The question is part of attempts',
+});
+
 const cursorSchema = z.object({ createdAt: z.iso.datetime(), id: z.string() });
 const EXPORT_LIMIT = 10_000;
 
@@ -131,6 +137,8 @@ export function createQuestionsService(deps: {
   clock: Clock;
   /** Told after a question changes, so caches of question content can drop it. */
   onChange?: (id: string) => void;
+  /** Whether an attempt shows this question: then its content must not change under it. */
+  inUse?: (id: string) => Promise<boolean>;
 }) {
   const filterOf = (input: {
     type?: QuestionType;
@@ -170,6 +178,10 @@ export function createQuestionsService(deps: {
     async replace(id: string, input: QuestionInput) {
       const current = await deps.repository.findLive(id);
       if (!current) throw questionNotFound();
+      if (await deps.inUse?.(id))
+        throw questionInUse(
+          'Attempts show this question as it is; create a new question (GET it, then POST the copy) and use that.',
+        );
       const row = await deps.repository.replace(id, {
         ...toColumns(input, current.body),
         updatedAt: deps.clock.now(),

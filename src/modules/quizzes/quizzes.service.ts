@@ -319,6 +319,11 @@ export function createQuizzesService(deps: {
       return { quiz, questions: new Map(rows.map((row) => [row.id, row])) };
     },
 
+    /** The quiz row as stored now (deleted or not), for decisions that must not use a cache. */
+    async settings(id: string): Promise<QuizRow | undefined> {
+      return repository.find(id);
+    },
+
     /** What a "quiz published" mail says, while the quiz is still published. */
     async announcement(id: string) {
       const row = await repository.findLive(id);
