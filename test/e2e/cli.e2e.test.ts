@@ -20,6 +20,7 @@ describe('the assay command', () => {
     return server;
   };
 
+  // Three server starts, a seed and a whole quiz: more than the default bound on a busy machine.
   it('serves the embedded default, stops cleanly on SIGTERM, and keeps its data across restarts', async () => {
     const data = await tempDataDir();
     cleanups.push(data.remove);
@@ -104,7 +105,7 @@ describe('the assay command', () => {
     expect(again.stdout.match(/^exists/gm)).toHaveLength(6);
     expect(again.stdout).toMatch(/admin +admin@assay\.local/);
     expect(again.stdout.match(/student +student\d@assay\.local/g)).toHaveLength(3);
-  });
+  }, 90_000);
 
   it('ensures the ADMIN_EMAIL admin at start, who can then sign in over HTTP', async () => {
     const data = await tempDataDir();
