@@ -1,0 +1,103 @@
+import type { Logger } from '../../platform/logger/logger.ts';
+import type { SandboxHost } from './sandbox.host.ts';
+import { BASE_ENV, expandArgv, LANGUAGES, type LanguageSpec } from './sandbox.languages.ts';
+import {
+  DEFAULT_COMPILE_LIMITS,
+  DEFAULT_RUN_LIMITS,
+  MAX_ARTIFACT_BYTES,
+} from './sandbox.limits.ts';
+import { runInSandbox } from './sandbox.runner.ts';
+import type { Limits, RunResult, StepFile } from './sandbox.types.ts';
+
+/** What a compile leaves for the runs: the files each run's fresh work directory starts with. */
+export interface Program {
+  readonly language: string;
+  readonly files: Readonly<Record<string, StepFile>>;
+}
+
+export type PrepareOutcome =
+  | { ok: true; program: Program; compile: RunResult | null }
+  | { ok: false; compile: RunResult };
+
+/**
+ * Compile once, run many: `prepare` compiles (for languages that need it) in its own sandbox and
+ * keeps only the expected artifacts in memory; every `run` starts from a fresh directory holding
+ * just those files.
+ */
+export function createSandboxService(deps: {
+  host: SandboxHost;
+  logger: Logger;
+  languages?: readonly LanguageSpec[];
+}) {
+  const languages = deps.languages ?? LANGUAGES;
+  const logger = deps.logger.child({ module: 'sandbox' });
+
+  const languageOf = (id: string) => {
+    const language = languages.find((candidate) => candidate.id === id);
+    if (!language) throw new Error(`unknown language ${id}`);
+    return language;
+  };
+
+  async function prepare(options: {
+    language: string;
+    source: string | Buffer;
+    limits?: Partial<Limits>;
+  }): Promise<PrepareOutcome> {
+    const language = languageOf(options.language);
+    const source: StepFile = { content: options.source };
+    if (!language.compile) {
+      return {
+        ok: true,
+        program: { language: language.id, files: { [language.sourceFile]: source } },
+        compile: null,
+      };
+    }
+    const limits = { ...DEFAULT_COMPILE_LIMITS, ...options.limits };
+    const { result, artifacts } = await runInSandbox({
+      host: deps.host,
+      logger,
+      step: {
+        kind: 'compile',
+        argv: expandArgv(language.compile.argv, limits),
+        files: { [language.sourceFile]: source },
+        limits,
+        env: { ...BASE_ENV, ...language.env },
+        readOnlyPaths: language.readOnlyPaths ?? [],
+        collect: { names: language.compile.artifacts, maxBytes: MAX_ARTIFACT_BYTES },
+      },
+    });
+    if (result.verdict !== 'ok') return { ok: false, compile: result };
+    const files: Record<string, StepFile> = {};
+    for (const name of language.compile.artifacts) {
+      files[name] = { content: artifacts[name]!, executable: true };
+    }
+    return { ok: true, program: { language: language.id, files }, compile: result };
+  }
+
+  async function run(options: {
+    program: Program;
+    stdin?: string | Buffer;
+    limits?: Partial<Limits>;
+  }): Promise<RunResult> {
+    const language = languageOf(options.program.language);
+    const limits = { ...DEFAULT_RUN_LIMITS, ...options.limits };
+    const { result } = await runInSandbox({
+      host: deps.host,
+      logger,
+      step: {
+        kind: 'run',
+        argv: expandArgv(language.run, limits),
+        files: options.program.files,
+        ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
+        limits,
+        env: { ...BASE_ENV, ...language.env },
+        readOnlyPaths: language.readOnlyPaths ?? [],
+      },
+    });
+    return result;
+  }
+
+  return { languages: () => languages, prepare, run };
+}
+
+export type SandboxService = ReturnType<typeof createSandboxService>;

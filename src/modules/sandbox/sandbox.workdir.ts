@@ -1,0 +1,101 @@
+import { constants } from 'node:fs';
+import { chmod, chown, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { StepFile } from './sandbox.types.ts';
+
+/**
+ * A step's work directory on the host. The host writes into it only before the step; afterwards
+ * it only opens named regular files without following links, and deletes the directory.
+ */
+
+const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+export function assertSafeFileName(name: string): void {
+  if (!SAFE_NAME.test(name)) throw new Error(`not a plain file name: ${JSON.stringify(name)}`);
+}
+
+/**
+ * A fresh directory holding exactly `files`, owned by the sandbox user (0700, or 0500 for a
+ * read-only run). The files stay root-owned and read-only.
+ */
+export async function createWorkDir(options: {
+  workRoot: string;
+  prefix: string;
+  files: Readonly<Record<string, StepFile>>;
+  uid: number;
+  gid: number;
+  writable: boolean;
+}): Promise<string> {
+  for (const name of Object.keys(options.files)) assertSafeFileName(name);
+  const dir = await mkdtemp(join(options.workRoot, `${options.prefix}-`));
+  try {
+    for (const [name, file] of Object.entries(options.files)) {
+      await writeFile(join(dir, name), file.content, {
+        flag: 'wx',
+        mode: file.executable ? 0o555 : 0o444,
+      });
+    }
+    await chown(dir, options.uid, options.gid);
+    await chmod(dir, options.writable ? 0o700 : 0o500);
+    return dir;
+  } catch (error) {
+    await removeWorkDir(dir);
+    throw error;
+  }
+}
+
+export type ArtifactRead =
+  | { ok: true; content: Buffer }
+  | { ok: false; reason: 'missing' | 'not_regular' | 'too_large' };
+
+/**
+ * Reads a file the sandbox produced. `O_NOFOLLOW` refuses a planted symlink, `O_NONBLOCK` keeps a
+ * planted FIFO from blocking the host, fstat refuses anything but a regular file, and no more than
+ * `maxBytes + 1` bytes are ever read.
+ */
+export async function readArtifact(options: {
+  dir: string;
+  name: string;
+  maxBytes: number;
+}): Promise<ArtifactRead> {
+  assertSafeFileName(options.name);
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(
+      join(options.dir, options.name),
+      constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY,
+    );
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { ok: false, reason: 'missing' };
+    if (code === 'ELOOP' || code === 'ENXIO' || code === 'EISDIR') {
+      return { ok: false, reason: 'not_regular' };
+    }
+    throw error;
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) return { ok: false, reason: 'not_regular' };
+    if (stat.size > options.maxBytes) return { ok: false, reason: 'too_large' };
+    const buffer = Buffer.alloc(options.maxBytes + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    if (length > options.maxBytes) return { ok: false, reason: 'too_large' };
+    return { ok: true, content: buffer.subarray(0, length) };
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Deletes a work directory. Only called once every process of the step is dead, so nothing can
+ * swap entries during the walk; `fs.rm` unlinks symlinks instead of following them (tested with a
+ * planted link to a host file).
+ */
+export async function removeWorkDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true, maxRetries: 2 });
+}
