@@ -4,7 +4,9 @@
  * of `npm test`.
  */
 import { join } from 'node:path';
+import { autosaveBenchmark } from './autosave.bench.ts';
 import { coldStartBenchmark } from './cold-start.bench.ts';
+import { examStartBenchmark } from './exam-start.bench.ts';
 import { healthBenchmark } from './health.bench.ts';
 import type { Benchmark } from './lib/benchmark.ts';
 import { installCleanup, killAll } from './lib/children.ts';
@@ -13,7 +15,13 @@ import { type Section, writeResults } from './lib/report.ts';
 import { REPO_ROOT } from './lib/servers.ts';
 import { loginBenchmark } from './login.bench.ts';
 
-const BENCHMARKS: readonly Benchmark[] = [coldStartBenchmark, healthBenchmark, loginBenchmark];
+const BENCHMARKS: readonly Benchmark[] = [
+  coldStartBenchmark,
+  healthBenchmark,
+  loginBenchmark,
+  examStartBenchmark,
+  autosaveBenchmark,
+];
 const RESULTS_FILE = join(REPO_ROOT, 'bench', 'RESULTS.md');
 
 function usage(): string {

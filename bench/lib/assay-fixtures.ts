@@ -4,9 +4,10 @@
  * environment the Assay server gets (DATABASE_URL or DATA_DIR, JWT_SECRET), before the server
  * starts or after it has stopped: the embedded database lives inside one process at a time.
  *
- *   setup     students, an instructor, the question bank and published quizzes, through Assay's
- *             own services and repositories; an access token per student, signed with Assay's
- *             own token code and the shared JWT_SECRET
+ *   setup     an instructor, the question bank and published quizzes, then the students, through
+ *             Assay's own services and repositories; an access token per student, signed with
+ *             Assay's own token code and the shared JWT_SECRET; optionally every student's
+ *             attempt at the first quiz, started with the attempts service
  *   attempts  per quiz: attempts, active attempts, distinct students with an active attempt
  *   answers   the stored answers of every attempt at one quiz, as (student, question, answer)
  *
@@ -16,24 +17,33 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'drizzle-orm';
 import { createDeps } from '../../src/deps.ts';
-import { createUsersRepository } from '../../src/modules/users/users.repository.ts';
 import { questionInput } from '../../src/modules/questions/questions.schemas.ts';
 import { presentForStudent } from '../../src/modules/questions/questions.service.ts';
 import { createQuizBody } from '../../src/modules/quizzes/quizzes.schemas.ts';
+import { createUsersRepository } from '../../src/modules/users/users.repository.ts';
 import { parseConfig } from '../../src/platform/config/config.ts';
 import { hashPassword } from '../../src/platform/crypto/password.ts';
-import { openDatabase } from '../../src/platform/db/database.ts';
+import { type Database, openDatabase } from '../../src/platform/db/database.ts';
 import type { Principal } from '../../src/platform/http/access.ts';
 import { createLogger } from '../../src/platform/logger/logger.ts';
+import { startWorkerRole } from '../../src/worker.ts';
 
 export type SetupInput = {
   /** Distinguishes this run's accounts (emails are unique). */
   tag: string;
   students: number;
   quizzes: number;
-  quiz: { title: string; durationMinutes: number; shuffleQuestions: boolean; shuffleOptions: boolean };
+  quiz: {
+    title: string;
+    durationMinutes: number;
+    shuffleQuestions: boolean;
+    shuffleOptions: boolean;
+  };
+  /** Start every student's attempt at the first quiz (through the attempts service). */
+  startAttempts?: boolean;
 };
 
 export type FixtureQuestion = {
@@ -44,7 +54,7 @@ export type FixtureQuestion = {
 };
 
 export type Fixtures = {
-  students: Array<{ id: string; token: string }>;
+  students: Array<{ id: string; token: string; attemptId?: string }>;
   instructorToken: string;
   questions: FixtureQuestion[];
   /** The questions as a student sees them (no keys), in the author's order. */
@@ -157,6 +167,8 @@ async function setup(input: SetupInput): Promise<Fixtures> {
     const byId = new Map(rows.map((row) => [row.id, row]));
     const studentPaper = questions.map((question) => presentForStudent(byId.get(question.id)!));
 
+    lap('question bank');
+
     const quizIds: string[] = [];
     for (let index = 0; index < input.quizzes; index += 1) {
       const quiz = await deps.quizzes.create(
@@ -172,7 +184,18 @@ async function setup(input: SetupInput): Promise<Fixtures> {
       await deps.quizzes.publish(principal, quiz.id);
       quizIds.push(quiz.id);
     }
-    lap('questions and quizzes');
+    lap('quizzes (created and published)');
+    // Publishing announces the quiz by mail to every student there is (a job per page of
+    // students). On exam day that happened long before, so the quizzes are published before
+    // the benchmark's students exist and the app's own workers run here until every job is
+    // done: the server under test starts with no mail to send.
+    const workers = await startWorkerRole(deps);
+    try {
+      timings['mail jobs drained'] = await drainJobs(deps.database.db);
+      mark = performance.now();
+    } finally {
+      await workers.close(10_000);
+    }
 
     const passwordHash = await hashPassword(PASSWORD);
     const users = createUsersRepository(deps.database.db);
@@ -196,19 +219,46 @@ async function setup(input: SetupInput): Promise<Fixtures> {
       );
     }
     lap('students');
-    for (const student of students) {
-      // The token version the authenticator will compare against, as Assay reads it.
-      const state = await deps.users.authState(student.id);
-      if (!state?.active) throw new Error(`student ${student.id} is not active`);
-      student.token = (
-        await deps.accessTokens.sign({
-          userId: student.id,
-          role: 'student',
-          tokenVersion: state.tokenVersion,
-        })
-      ).token;
+    for (let start = 0; start < students.length; start += BATCH) {
+      await Promise.all(
+        students.slice(start, start + BATCH).map(async (student) => {
+          // The token version the authenticator will compare against, as Assay reads it.
+          const state = await deps.users.authState(student.id);
+          if (!state?.active) throw new Error(`student ${student.id} is not active`);
+          student.token = (
+            await deps.accessTokens.sign({
+              userId: student.id,
+              role: 'student',
+              tokenVersion: state.tokenVersion,
+            })
+          ).token;
+        }),
+      );
     }
     lap('tokens');
+    const firstQuiz = quizIds[0];
+    if (input.startAttempts && firstQuiz) {
+      for (let start = 0; start < students.length; start += BATCH) {
+        await Promise.all(
+          students.slice(start, start + BATCH).map(async (student, offset) => {
+            const index = start + offset;
+            const { attempt, created } = await deps.attempts.start(
+              {
+                userId: student.id,
+                role: 'student',
+                email: `bench-${input.tag}-${index}@example.com`,
+                name: `Student ${index}`,
+              },
+              firstQuiz,
+            );
+            if (!created) throw new Error(`student ${student.id} already had an attempt`);
+            student.attemptId = attempt.id;
+          }),
+        );
+      }
+      lap('attempts started');
+    }
+
     return {
       students,
       instructorToken,
@@ -220,6 +270,22 @@ async function setup(input: SetupInput): Promise<Fixtures> {
     };
   } finally {
     await deps.close();
+  }
+}
+
+/** Waits until no job is running or due; returns how long that took (ms). */
+async function drainJobs(db: Database): Promise<number> {
+  const startedAt = performance.now();
+  const deadline = startedAt + 10 * 60_000;
+  for (;;) {
+    const [row] = rowsOf(
+      await db.execute(sql`
+        select count(*)::int as open from jobs
+        where status = 'running' or (status = 'pending' and run_at <= now())`),
+    );
+    if (Number(row?.open ?? 0) === 0) return performance.now() - startedAt;
+    if (performance.now() > deadline) throw new Error('jobs still open after 10 minutes');
+    await sleep(200);
   }
 }
 

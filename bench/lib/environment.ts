@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './servers.ts';
+import { wrkVersion } from './wrk.ts';
 
 export type Environment = {
   date: string;
@@ -14,6 +15,7 @@ export type Environment = {
   postgresServer: string;
   pglite: string;
   redis: string;
+  wrk: string;
   nproc: string;
   cpuModel: string;
   memory: string;
@@ -96,6 +98,7 @@ export function describeEnvironment(): Environment {
     postgresServer: postgresServerVersion(),
     pglite: `@electric-sql/pglite ${packageVersion('@electric-sql/pglite')}`,
     redis: run('redis-server', ['--version']),
+    wrk: wrkVersion() ?? NOT_AVAILABLE,
     nproc: run('nproc', []),
     cpuModel: procField('/proc/cpuinfo', /^model name\s*:\s*(.+)$/m),
     memory: Number.isFinite(memKb) ? `${(memKb / 1024 / 1024).toFixed(1)} GiB` : NOT_AVAILABLE,

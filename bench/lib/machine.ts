@@ -15,7 +15,7 @@ type Snapshot = {
   server: number;
   idle: number;
   harness: number;
-  database: number;
+  database: Map<number, number>;
   redis: number;
 };
 
@@ -40,7 +40,7 @@ export type CpuUse = {
 };
 
 async function snapshot(probe: Probe): Promise<Snapshot> {
-  const database = probe.database ? await probe.database.cpuSeconds() : 0;
+  const database = probe.database ? await probe.database.cpuByPid() : new Map<number, number>();
   const system = systemCpu();
   return {
     at: performance.now(),
@@ -70,7 +70,11 @@ export async function measured<T>(
   const serverSeconds = after.server - before.server;
   const idleSeconds = after.idle - before.idle;
   const harnessSeconds = after.harness - before.harness;
-  const databaseSeconds = after.database - before.database;
+  // A backend that is new counts from 0; one that exited meanwhile is lost (its last moments).
+  let databaseSeconds = 0;
+  for (const [pid, seconds] of after.database) {
+    databaseSeconds += seconds - (before.database.get(pid) ?? 0);
+  }
   const redisSeconds = after.redis - before.redis;
   const accounted = serverSeconds + idleSeconds + harnessSeconds + databaseSeconds + redisSeconds;
   return {

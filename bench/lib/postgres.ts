@@ -8,17 +8,26 @@ import { processCpuSeconds } from './cpu.ts';
  * read from /proc/<pid>/stat of the server processes that serve this run.
  */
 
-export const POSTGRES_ADMIN_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
+export const POSTGRES_ADMIN_URL =
+  process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
 export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-const databaseUrl = (name: string) => `${POSTGRES_ADMIN_URL.replace(/\/[^/]*$/, '')}/${name}`;
-const adminUrl = () => `${POSTGRES_ADMIN_URL.replace(/\/[^/]*$/, '')}/postgres`;
+/** The server's URL with another database name. */
+const databaseUrl = (name: string) => {
+  const url = new URL(POSTGRES_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+};
+const adminUrl = () => databaseUrl('postgres');
 
 export type BenchDatabase = {
   name: string;
   url: string;
-  /** Busy CPU-seconds so far of this database's backends and the shared server processes. */
-  cpuSeconds(): Promise<number>;
+  /**
+   * Busy CPU-seconds so far of each of this database's backends and of the processes every
+   * database shares, by pid (backends come and go with pools: compare pid by pid).
+   */
+  cpuByPid(): Promise<Map<number, number>>;
   close(): Promise<void>;
 };
 
@@ -37,7 +46,7 @@ export async function createDatabase(prefix: string): Promise<BenchDatabase> {
   return {
     name,
     url: databaseUrl(name),
-    async cpuSeconds() {
+    async cpuByPid() {
       // Backends of this database, and the processes every database shares (WAL writer,
       // checkpointer, background writer, autovacuum launcher): datname is null for those.
       const { rows } = await admin.query<{ pid: number }>(
@@ -46,19 +55,19 @@ export async function createDatabase(prefix: string): Promise<BenchDatabase> {
            and pid <> pg_backend_pid()`,
         [name],
       );
-      // processCpuSeconds adds waited-for children; backends have none.
-      return rows.reduce((sum, { pid }) => {
+      const cpu = new Map<number, number>();
+      for (const { pid } of rows) {
         try {
-          return sum + processCpuSeconds(pid);
+          // processCpuSeconds adds waited-for children; backends have none.
+          cpu.set(pid, processCpuSeconds(pid));
         } catch {
-          return sum;
+          // Gone meanwhile.
         }
-      }, 0);
+      }
+      return cpu;
     },
     async close() {
-      await admin
-        .query(`drop database if exists ${name} with (force)`)
-        .catch(() => undefined);
+      await admin.query(`drop database if exists ${name} with (force)`).catch(() => undefined);
       await admin.end().catch(() => undefined);
     },
   };

@@ -24,7 +24,10 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import Fastify from 'fastify';
 
-type Query = (text: string, values?: unknown[]) => Promise<{ rows: Array<Record<string, unknown>> }>;
+type Query = (
+  text: string,
+  values?: unknown[],
+) => Promise<{ rows: Array<Record<string, unknown>> }>;
 type StudentQuestion = { id: string; options?: Array<{ id: string; text: string }> };
 type Slot = { questionId: string; points: number; optionIds?: string[] };
 
@@ -71,8 +74,7 @@ async function openQuery(): Promise<{ query: Query; close: () => Promise<void> }
     const { PGlite } = await import('@electric-sql/pglite');
     const db = await PGlite.create({ dataDir: process.env.REF_DATA_DIR });
     return {
-      query: (text, values) =>
-        db.query<Record<string, unknown>>(text, values) as ReturnType<Query>,
+      query: (text, values) => db.query<Record<string, unknown>>(text, values) as ReturnType<Query>,
       close: () => db.close(),
     };
   }
@@ -80,6 +82,9 @@ async function openQuery(): Promise<{ query: Query; close: () => Promise<void> }
   const pool = new pg.Pool({
     connectionString: process.env.DATABASE_URL,
     max: Number(process.env.DATABASE_POOL_MAX ?? 10),
+    // As Assay's pool (src/platform/db/database.ts).
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
     application_name: 'bench-reference',
   });
   return { query: (text, values) => pool.query(text, values), close: () => pool.end() };

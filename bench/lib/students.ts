@@ -1,59 +1,139 @@
-import http from 'node:http';
+import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HOST } from './net.ts';
 import { percentileOfSorted } from './stats.ts';
 
 /**
- * Load generators that act as students: each student has its own connection (an `http.Agent`
- * with keep-alive and one socket), so the server sees one TCP connection per student, as it
- * would from 2,000 browsers. Latency is from `request()` to the end of the response body.
+ * Load generators that act as students: each student has its own TCP connection, as 2,000
+ * browsers would. HTTP/1.1 is written and read by hand on a `net.Socket` (keep-alive, one
+ * request at a time, Content-Length or chunked answers): a `node:http` client costs several
+ * times more CPU per request, and on two cores every client cycle is taken from the server.
+ * Latency is from the request (connect included on a new connection) to the last byte of the
+ * answer.
  */
 
 export type Reply = { status: number | undefined; ms: number; body: string };
 
-/** One request on `agent`; `status` undefined for a transport error or a timeout. */
-export function call(
-  agent: http.Agent,
-  port: number,
-  options: { method: string; path: string; token: string; body?: string; timeoutMs: number },
-): Promise<Reply> {
-  return new Promise((resolve) => {
-    const started = performance.now();
-    const headers: Record<string, string> = { authorization: `Bearer ${options.token}` };
-    if (options.body !== undefined) {
-      headers['content-type'] = 'application/json';
-      headers['content-length'] = String(Buffer.byteLength(options.body));
+const HEADER_END = Buffer.from('\r\n\r\n');
+
+type Pending = {
+  started: number;
+  resolve: (reply: Reply) => void;
+  timer: NodeJS.Timeout;
+};
+
+export class Connection {
+  private socket: net.Socket;
+  private pending: Pending | undefined;
+  private buffer: Buffer = Buffer.alloc(0);
+  /** Times a dead connection was replaced by a new one. */
+  reconnects = 0;
+
+  constructor(
+    readonly port: number,
+    /** Keep answer bodies (the exam start reads them afterwards); otherwise only the status. */
+    readonly keepBodies = false,
+  ) {
+    this.socket = this.connect();
+  }
+
+  private connect(): net.Socket {
+    const socket = net.connect({ host: HOST, port: this.port });
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', () => this.finish(undefined, ''));
+    socket.on('close', () => this.finish(undefined, ''));
+    return socket;
+  }
+
+  request(options: {
+    method: string;
+    path: string;
+    token: string;
+    body?: string;
+    timeoutMs: number;
+  }): Promise<Reply> {
+    if (this.pending) throw new Error('one request at a time per connection');
+    if (this.socket.destroyed) {
+      this.reconnects += 1;
+      this.buffer = Buffer.alloc(0);
+      this.socket = this.connect();
     }
-    let done = false;
-    const finish = (status: number | undefined, body: string) => {
-      if (done) return;
-      done = true;
-      resolve({ status, ms: performance.now() - started, body });
-    };
-    const request = http.request(
-      {
-        agent,
-        host: HOST,
-        port,
-        method: options.method,
-        path: options.path,
-        headers,
-        timeout: options.timeoutMs,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.once('end', () => finish(res.statusCode, Buffer.concat(chunks).toString('utf8')));
-        res.once('error', () => finish(undefined, ''));
-      },
-    );
-    request.once('timeout', () => request.destroy(new Error('timeout')));
-    request.once('error', () => finish(undefined, ''));
-    request.end(options.body);
-  });
+    const body = options.body ?? '';
+    const head =
+      `${options.method} ${options.path} HTTP/1.1\r\nhost: ${HOST}:${this.port}\r\n` +
+      `authorization: Bearer ${options.token}\r\n` +
+      (options.body === undefined
+        ? '\r\n'
+        : `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n`);
+    return new Promise((resolve) => {
+      const started = performance.now();
+      const timer = setTimeout(() => {
+        this.finish(undefined, '');
+        this.socket.destroy();
+      }, options.timeoutMs);
+      this.pending = { started, resolve, timer };
+      this.socket.write(head + body);
+    });
+  }
+
+  private finish(status: number | undefined, body: string) {
+    const pending = this.pending;
+    if (!pending) return;
+    this.pending = undefined;
+    clearTimeout(pending.timer);
+    pending.resolve({ status, ms: performance.now() - pending.started, body });
+  }
+
+  private onData(chunk: Buffer) {
+    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    const headerEnd = this.buffer.indexOf(HEADER_END);
+    if (headerEnd < 0) return;
+    const head = this.buffer.toString('latin1', 0, headerEnd).toLowerCase();
+    const status = Number(head.slice(9, 12));
+    const start = headerEnd + 4;
+    const length = /\r\ncontent-length: *(\d+)/.exec(head);
+    let bodyEnd: number;
+    let body = '';
+    if (length) {
+      bodyEnd = start + Number(length[1]);
+      if (this.buffer.length < bodyEnd) return;
+      if (this.keepBodies) body = this.buffer.toString('utf8', start, bodyEnd);
+    } else if (head.includes('\r\ntransfer-encoding: chunked')) {
+      const parts: Buffer[] = [];
+      let at = start;
+      for (;;) {
+        const lineEnd = this.buffer.indexOf('\r\n', at);
+        if (lineEnd < 0) return;
+        const size = Number.parseInt(this.buffer.toString('latin1', at, lineEnd), 16);
+        if (this.buffer.length < lineEnd + 2 + size + 2) return;
+        if (size === 0) {
+          bodyEnd = lineEnd + 4;
+          break;
+        }
+        parts.push(this.buffer.subarray(lineEnd + 2, lineEnd + 2 + size));
+        at = lineEnd + 2 + size + 2;
+      }
+      if (this.keepBodies) body = Buffer.concat(parts).toString('utf8');
+    } else {
+      bodyEnd = start;
+    }
+    this.buffer = this.buffer.length > bodyEnd ? this.buffer.subarray(bodyEnd) : Buffer.alloc(0);
+    this.finish(Number.isInteger(status) ? status : undefined, body);
+  }
+
+  close() {
+    this.socket.destroy();
+  }
 }
 
-export type Latencies = { count: number; p50Ms: number; p99Ms: number; p999Ms: number; maxMs: number };
+export type Latencies = {
+  count: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  maxMs: number;
+};
 
 export function latencies(values: readonly number[]): Latencies {
   const sorted = Float64Array.from(values).sort();
@@ -118,10 +198,10 @@ export async function examBurst(options: {
   let lastAnswer = startedAt;
   const student = async (index: number) => {
     const token = options.tokens[index]!;
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const connection = new Connection(options.port, true);
     const launchedMs = performance.now() - startedAt;
     try {
-      const start = await call(agent, options.port, {
+      const start = await connection.request({
         method: 'POST',
         path: options.startPath,
         token,
@@ -135,7 +215,7 @@ export async function examBurst(options: {
           : undefined;
       if (attemptId) {
         record.attemptId = attemptId;
-        record.get = await call(agent, options.port, {
+        record.get = await connection.request({
           method: 'GET',
           path: `/api/v1/attempts/${attemptId}`,
           token,
@@ -144,7 +224,7 @@ export async function examBurst(options: {
       }
       lastAnswer = Math.max(lastAnswer, performance.now());
     } finally {
-      agent.destroy();
+      connection.close();
     }
   };
   let launched = 0;
@@ -202,11 +282,11 @@ const textAnswer = (student: number, question: string, seq: number) =>
   `student ${student} question ${question.slice(0, 8)} save ${seq}: the loop runs n + 1 times because`;
 
 /**
- * One set of student connections to one server, reused from round to round so the phases see
+ * One connection per student to one server, opened before a phase and kept, so the phase sees
  * open keep-alive connections, as an exam in progress does.
  */
 export class StudentConnections {
-  private readonly agents: http.Agent[];
+  private readonly connections: Connection[];
   private readonly sequences: number[];
 
   constructor(
@@ -215,7 +295,7 @@ export class StudentConnections {
     /** Acknowledgements are recorded here when given (the candidate); the reference skips it. */
     readonly ledger?: AckLedger,
   ) {
-    this.agents = savers.map(() => new http.Agent({ keepAlive: true, maxSockets: 1 }));
+    this.connections = savers.map(() => new Connection(port));
     this.sequences = savers.map(() => 0);
   }
 
@@ -226,7 +306,7 @@ export class StudentConnections {
     for (let start = 0; start < this.savers.length; start += BATCH) {
       await Promise.all(
         this.savers.slice(start, start + BATCH).map(async (saver, offset) => {
-          const reply = await call(this.agents[start + offset]!, this.port, {
+          const reply = await this.connections[start + offset]!.request({
             method: 'GET',
             path: path(saver),
             token: saver.token,
@@ -252,7 +332,7 @@ export class StudentConnections {
     const deadline = startedAt + options.durationMs;
     const loop = async (position: number) => {
       const saver = this.savers[position]!;
-      const agent = this.agents[position]!;
+      const connection = this.connections[position]!;
       await sleep(Math.random() * options.thinkMs);
       while (performance.now() < deadline) {
         const seq = this.sequences[position]! + 1;
@@ -262,7 +342,7 @@ export class StudentConnections {
           target.kind === 'text'
             ? textAnswer(saver.index, target.questionId, seq)
             : saver.index * 1_000_000 + seq;
-        const reply = await call(agent, this.port, {
+        const reply = await connection.request({
           method: 'POST',
           path: `/api/v1/attempts/${saver.attemptId}/answers`,
           token: saver.token,
@@ -301,8 +381,13 @@ export class StudentConnections {
     return phase;
   }
 
+  /** Connections that had to be opened again (the server closed them). */
+  reconnects() {
+    return this.connections.reduce((sum, connection) => sum + connection.reconnects, 0);
+  }
+
   close() {
-    for (const agent of this.agents) agent.destroy();
+    for (const connection of this.connections) connection.close();
   }
 }
 

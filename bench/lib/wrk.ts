@@ -1,9 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import http from 'node:http';
 import { join } from 'node:path';
 import { start, waitForExit } from './children.ts';
 import { HOST } from './net.ts';
 import { REPO_ROOT } from './servers.ts';
+import { percentileOfSorted } from './stats.ts';
 
 /**
  * wrk (the Debian package) as a closed-loop load generator: one thread (`-t1`, so it takes one
@@ -73,7 +75,10 @@ export type WrkResult = {
 };
 
 /** Writes the Lua script and the request file under `dir`; returns the script path. */
-export function writeWrkFiles(dir: string, lines: readonly string[]): { script: string; data: string } {
+export function writeWrkFiles(
+  dir: string,
+  lines: readonly string[],
+): { script: string; data: string } {
   const script = join(dir, 'requests.lua');
   const data = join(dir, 'requests.tsv');
   writeFileSync(script, SCRIPT);
@@ -146,3 +151,88 @@ export async function runWrk(options: {
 
 export const wrkErrors = (result: WrkResult) =>
   Object.values(result.errors).reduce((sum, count) => sum + count, 0);
+
+/**
+ * The fallback when wrk is missing: the same requests round-robin from a closed-loop Node client
+ * in the harness process (`node:http`, one keep-alive Agent). It costs the shared machine more
+ * CPU per request than wrk, so ceilings measured with it are lower.
+ */
+export async function runNodeClosedLoop(options: {
+  port: number;
+  connections: number;
+  durationMs: number;
+  lines: readonly string[];
+}): Promise<WrkResult> {
+  const agent = new http.Agent({
+    keepAlive: true,
+    maxSockets: options.connections,
+    maxFreeSockets: options.connections,
+  });
+  const requests = options.lines.map((line) => {
+    const [path = '', token = '', body = ''] = line.split('\t');
+    return { path, token, body: Buffer.from(body) };
+  });
+  const latencies: number[] = [];
+  const errors = { connect: 0, read: 0, write: 0, status: 0, timeout: 0 };
+  let next = 0;
+  const startedAt = performance.now();
+  const deadline = startedAt + options.durationMs;
+  const once = (request: { path: string; token: string; body: Buffer }) =>
+    new Promise<void>((resolve) => {
+      const started = performance.now();
+      const req = http.request(
+        {
+          agent,
+          host: HOST,
+          port: options.port,
+          method: 'POST',
+          path: request.path,
+          headers: {
+            authorization: `Bearer ${request.token}`,
+            'content-type': 'application/json',
+            'content-length': String(request.body.length),
+          },
+        },
+        (res) => {
+          res.resume();
+          res.once('end', () => {
+            latencies.push(performance.now() - started);
+            if ((res.statusCode ?? 500) >= 400) errors.status += 1;
+            resolve();
+          });
+          res.once('error', () => {
+            errors.read += 1;
+            resolve();
+          });
+        },
+      );
+      req.once('error', () => {
+        errors.connect += 1;
+        resolve();
+      });
+      req.end(request.body);
+    });
+  const loop = async () => {
+    while (performance.now() < deadline) {
+      const request = requests[next % requests.length]!;
+      next += 1;
+      await once(request);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: options.connections }, loop));
+  } finally {
+    agent.destroy();
+  }
+  const durationMs = performance.now() - startedAt;
+  const sorted = Float64Array.from(latencies).sort();
+  return {
+    requests: latencies.length,
+    durationMs,
+    errors,
+    requestsPerSecond: (latencies.length / durationMs) * 1000,
+    p50Ms: percentileOfSorted(sorted, 0.5),
+    p99Ms: percentileOfSorted(sorted, 0.99),
+    maxMs: sorted.length > 0 ? sorted[sorted.length - 1]! : Number.NaN,
+  };
+}
