@@ -34,7 +34,7 @@ const SPREAD_MS = 1_000;
 const QUESTIONS = 20;
 /** A student's request is given up after this long (Assay on PGlite needs tens of seconds). */
 const TIMEOUT_MS = 120_000;
-const PAUSE_MS = 1_000;
+const PAUSE_MS = 500;
 const P99_TARGET_MS = 1_000;
 const THROUGHPUT_TARGET = 0.5;
 const PROTOCOL_ROUNDS: Rounds = { warmups: 3, pairs: 5 };
@@ -494,7 +494,7 @@ export const examStartBenchmark: Benchmark = {
       '',
       'Load generator: the harness process (`node:http`, one `http.Agent` with one keep-alive',
       'socket per student, bodies parsed after the burst, so it takes little CPU while the server',
-      'works). Rounds interleaved reference, Assay, with 1 s pauses; both servers run for the whole',
+      'works). Rounds interleaved reference, Assay, with 0.5 s pauses; both servers run for the whole',
       'benchmark. CPU from `/proc/<pid>/stat`: the server, the PostgreSQL processes of this run',
       '(its backends from `pg_stat_activity`, plus the shared writer processes) and Redis;',
       '"other" is the rest of the machine’s busy time.',

@@ -15,7 +15,7 @@ import { percentileOfSorted } from './stats.ts';
  */
 
 export const WRK_MISSING =
-  'wrk is not installed: `apt-get install -y wrk` (Debian/Ubuntu package `wrk`); the autosave ceiling needs it.';
+  'wrk is not installed: `apt-get install -y wrk` (Debian/Ubuntu package `wrk`) for the autosave ceiling.';
 
 export function wrkVersion(): string | undefined {
   try {
