@@ -19,6 +19,17 @@ export type Finalization = {
   flaggedReason?: string;
 };
 
+/** Keyset paging, newest first: the rows after the cursor's (startedAt, id). */
+const startedBefore = (after?: { startedAt: Date; id: string }) =>
+  after
+    ? [
+        or(
+          lt(attempts.startedAt, after.startedAt),
+          and(eq(attempts.startedAt, after.startedAt), lt(attempts.id, after.id)),
+        )!,
+      ]
+    : [];
+
 export function createAttemptsRepository(db: Database) {
   return {
     /** Every attempt of one user at one quiz, oldest first (a handful at most). */
@@ -192,17 +203,7 @@ export function createAttemptsRepository(db: Database) {
           and(
             eq(attempts.userId, userId),
             ne(attempts.status, 'active'),
-            ...(page.after
-              ? [
-                  or(
-                    lt(attempts.startedAt, page.after.startedAt),
-                    and(
-                      eq(attempts.startedAt, page.after.startedAt),
-                      lt(attempts.id, page.after.id),
-                    ),
-                  )!,
-                ]
-              : []),
+            ...startedBefore(page.after),
           ),
         )
         .orderBy(desc(attempts.startedAt), desc(attempts.id))
@@ -217,22 +218,7 @@ export function createAttemptsRepository(db: Database) {
       return db
         .select()
         .from(attempts)
-        .where(
-          and(
-            eq(attempts.quizId, quizId),
-            ...(page.after
-              ? [
-                  or(
-                    lt(attempts.startedAt, page.after.startedAt),
-                    and(
-                      eq(attempts.startedAt, page.after.startedAt),
-                      lt(attempts.id, page.after.id),
-                    ),
-                  )!,
-                ]
-              : []),
-          ),
-        )
+        .where(and(eq(attempts.quizId, quizId), ...startedBefore(page.after)))
         .orderBy(desc(attempts.startedAt), desc(attempts.id))
         .limit(page.limit);
     },

@@ -8,6 +8,7 @@ import {
   newMarker,
   openTestSandbox,
   processesWithMarker,
+  reportMissingSandbox,
   runCompiled,
   runPython,
   TIGHT_LIMITS,
@@ -233,8 +234,4 @@ int main(void) {
   });
 });
 
-if (!sandbox.available) {
-  describe('sandboxed runs', () => {
-    it.skip(`skipped: ${sandbox.reason}`, () => undefined);
-  });
-}
+if (!sandbox.available) reportMissingSandbox('sandboxed runs', sandbox.reason);

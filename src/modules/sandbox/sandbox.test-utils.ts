@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
+import { describe, it } from 'vitest';
 import { createLogger, type Logger } from '../../platform/logger/logger.ts';
 import { detectSandboxHost, type SandboxHost } from './sandbox.host.ts';
 import { BASE_ENV, findLanguage } from './sandbox.languages.ts';
@@ -35,6 +36,23 @@ export async function openTestSandbox(): Promise<TestSandbox> {
   } catch (error) {
     return { available: false, reason: (error as Error).message };
   }
+}
+
+/**
+ * What a suite does on a machine without a usable sandbox. A developer laptop (no root, no
+ * bubblewrap) skips with the reason; CI (`CI=true`) fails, so the hostile suite can never
+ * pass there by not running.
+ */
+export function reportMissingSandbox(suite: string, reason: string) {
+  describe(suite, () => {
+    if (process.env.CI === 'true') {
+      it('needs a usable sandbox in CI', () => {
+        throw new Error(`the sandbox is not usable here: ${reason}`);
+      });
+    } else {
+      it.skip(`skipped: ${reason}`, () => undefined);
+    }
+  });
 }
 
 export const newMarker = () => `assay-test-${randomBytes(6).toString('hex')}`;
