@@ -352,4 +352,38 @@ describe.each(databaseKinds())('attempts on %s', (kind) => {
     expect(refused.statusCode).toBe(409);
     expect(refused.json().code).toBe('QUESTION_IN_USE');
   });
+
+  // Option ids are random hex: about one in forty is all digits and must stay a string.
+  it('keeps answers that look like JSON ("42", "true", "null") as the text the student typed', async () => {
+    const texts = ['42', 'true', 'null', '86302976', '[1]'];
+    const questions = [];
+    for (const text of texts)
+      questions.push(
+        await createQuestion(t, author, {
+          type: 'short_answer',
+          prompt: `Type ${text}`,
+          accepted: [text],
+        }),
+      );
+    const quiz = await createQuiz(t, author, {
+      title: 'Literal answers',
+      questions: questions.map((question) => ({ questionId: question.id })),
+    });
+    const student = await signedIn(t, 'student');
+    const attempt = (await startAttempt(t, student, quiz.id)).json();
+    for (const [index, question] of questions.entries())
+      expect((await saveAnswer(t, student, attempt.id, question.id, texts[index])).statusCode).toBe(
+        200,
+      );
+    const resumed = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/attempts/${attempt.id}`,
+      headers: bearer(student),
+    });
+    expect(resumed.json().answers).toEqual(
+      Object.fromEntries(questions.map((question, index) => [question.id, texts[index]])),
+    );
+    const result = await submitAttempt(t, student, attempt.id);
+    expect(result.json()).toMatchObject({ score: texts.length, maxScore: texts.length });
+  });
 });

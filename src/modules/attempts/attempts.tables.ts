@@ -12,6 +12,7 @@ import {
   timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
+import { jsonValue } from '../../platform/db/json-value.ts';
 
 export const ATTEMPT_STATUSES = ['active', 'submitted', 'grading', 'graded', 'expired'] as const;
 export type AttemptStatus = (typeof ATTEMPT_STATUSES)[number];
@@ -77,7 +78,7 @@ export const attemptAnswers = pgTable(
   {
     attemptId: text('attempt_id').notNull(),
     questionId: text('question_id').notNull(),
-    answer: jsonb('answer').$type<unknown>().notNull(),
+    answer: jsonValue('answer').notNull(),
     savedAt: timestamp('saved_at', { withTimezone: true }).notNull(),
   },
   (table) => [primaryKey({ columns: [table.attemptId, table.questionId] })],
@@ -93,7 +94,7 @@ export const attemptEvents = pgTable(
     /** When the client says it happened. */
     at: timestamp('at', { withTimezone: true }).notNull(),
     receivedAt: timestamp('received_at', { withTimezone: true }).notNull(),
-    detail: jsonb('detail').$type<unknown>(),
+    detail: jsonValue('detail'),
   },
   (table) => [index('attempt_events_attempt_idx').on(table.attemptId, table.receivedAt)],
 );

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { check, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { check, index, integer, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { jsonValue } from '../db/json-value.ts';
 
 /**
  * The job ledger: the database copy of every job. The broker (BullMQ or the in-process queue)
@@ -12,7 +13,7 @@ export const jobs = pgTable(
     id: text('id').primaryKey(),
     type: text('type').notNull(),
     queue: text('queue').notNull(),
-    payload: jsonb('payload').notNull(),
+    payload: jsonValue('payload').notNull(),
     status: text('status', { enum: ['pending', 'running', 'completed', 'failed'] })
       .notNull()
       .default('pending'),
