@@ -78,6 +78,20 @@ const envSchema = z.object({
   RATE_LIMIT_USER_PER_MINUTE: positiveInt(600),
   RATE_LIMIT_LOGIN_PER_MINUTE: positiveInt(10),
   ATTEMPT_GRACE_SECONDS: z.coerce.number({ error: 'must be a number' }).min(0).max(300).default(5),
+  SANDBOX: z.enum(['bwrap', 'unsafe-none']).default('bwrap'),
+  SANDBOX_POOL_SIZE: optional(
+    z.coerce.number({ error: 'must be a number' }).int('must be a whole number').positive(),
+  ),
+  SANDBOX_QUEUE_MAX: positiveInt(200),
+  SANDBOX_CPU_MS: positiveInt(2_000),
+  SANDBOX_WALL_MS: positiveInt(5_000),
+  SANDBOX_MEMORY_MB: positiveInt(256),
+  SANDBOX_MAX_CPU_MS: positiveInt(10_000),
+  SANDBOX_MAX_WALL_MS: positiveInt(20_000),
+  SANDBOX_MAX_MEMORY_MB: positiveInt(1_024),
+  SANDBOX_PROCESSES: positiveInt(64),
+  SANDBOX_OUTPUT_BYTES: positiveInt(1024 * 1024),
+  RATE_LIMIT_RUNS_PER_MINUTE: positiveInt(60),
 });
 
 export type Config = Readonly<{
@@ -109,6 +123,23 @@ export type Config = Readonly<{
   }>;
   /** Writes to an attempt are accepted this long after it expires (network delay). */
   attemptGraceMs: number;
+  sandbox: Readonly<{
+    /** `unsafe-none` runs code without isolation: local experiments only, refused in production. */
+    mode: 'bwrap' | 'unsafe-none';
+    /** Runs at once in this process; defaults to the number of cores. */
+    poolSize: number | undefined;
+    /** Runs waiting beyond the pool; past this a run is refused with 503 and retry-after. */
+    queueMax: number;
+    cpuMs: number;
+    wallMs: number;
+    memoryMb: number;
+    maxCpuMs: number;
+    maxWallMs: number;
+    maxMemoryMb: number;
+    processes: number;
+    outputBytes: number;
+    runsPerMinute: number;
+  }>;
 }>;
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -152,6 +183,20 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
       `${missing}: must be set together with ${missing === 'ADMIN_EMAIL' ? 'ADMIN_PASSWORD' : 'ADMIN_EMAIL'}`,
     );
   }
+  if (nodeEnv === 'production' && raw?.SANDBOX === 'unsafe-none') {
+    problems.push(
+      'SANDBOX: unsafe-none runs code without isolation and is refused when NODE_ENV=production',
+    );
+  }
+  if (raw && raw.SANDBOX_CPU_MS > raw.SANDBOX_MAX_CPU_MS) {
+    problems.push('SANDBOX_CPU_MS: must not exceed SANDBOX_MAX_CPU_MS');
+  }
+  if (raw && raw.SANDBOX_MEMORY_MB > raw.SANDBOX_MAX_MEMORY_MB) {
+    problems.push('SANDBOX_MEMORY_MB: must not exceed SANDBOX_MAX_MEMORY_MB');
+  }
+  if (raw && raw.SANDBOX_WALL_MS > raw.SANDBOX_MAX_WALL_MS) {
+    problems.push('SANDBOX_WALL_MS: must not exceed SANDBOX_MAX_WALL_MS');
+  }
   if (problems.length > 0 || !raw) return { ok: false, problems };
 
   const config: Config = {
@@ -188,6 +233,20 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
       loginPerMinute: raw.RATE_LIMIT_LOGIN_PER_MINUTE,
     },
     attemptGraceMs: raw.ATTEMPT_GRACE_SECONDS * 1000,
+    sandbox: {
+      mode: raw.SANDBOX,
+      poolSize: raw.SANDBOX_POOL_SIZE,
+      queueMax: raw.SANDBOX_QUEUE_MAX,
+      cpuMs: raw.SANDBOX_CPU_MS,
+      wallMs: raw.SANDBOX_WALL_MS,
+      memoryMb: raw.SANDBOX_MEMORY_MB,
+      maxCpuMs: raw.SANDBOX_MAX_CPU_MS,
+      maxWallMs: raw.SANDBOX_MAX_WALL_MS,
+      maxMemoryMb: raw.SANDBOX_MAX_MEMORY_MB,
+      processes: raw.SANDBOX_PROCESSES,
+      outputBytes: raw.SANDBOX_OUTPUT_BYTES,
+      runsPerMinute: raw.RATE_LIMIT_RUNS_PER_MINUTE,
+    },
   };
   return { ok: true, config: deepFreeze(config) };
 }
