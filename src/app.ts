@@ -25,6 +25,7 @@ import { authRoutes } from './modules/auth/auth.routes.ts';
 import { healthRoutes } from './modules/health/health.routes.ts';
 import { questionsRoutes } from './modules/questions/questions.routes.ts';
 import { quizzesRoutes } from './modules/quizzes/quizzes.routes.ts';
+import { sandboxRoutes } from './modules/sandbox/sandbox.routes.ts';
 import { usersRoutes } from './modules/users/users.routes.ts';
 import { registerAccessControl } from './platform/http/access.ts';
 import { registerHttpMetrics } from './platform/http/metrics.ts';
@@ -152,6 +153,12 @@ export async function buildApp(deps: Deps): Promise<App> {
       await api.register(quizzesRoutes({ quizzes: deps.quizzes, audit: deps.audit }));
       await api.register(attemptsRoutes({ attempts: deps.attempts }));
       await api.register(attendanceRoutes({ attendance: deps.attendance, audit: deps.audit }));
+      await api.register(
+        sandboxRoutes({
+          execution: deps.execution,
+          runsPerMinute: deps.config.sandbox.runsPerMinute,
+        }),
+      );
     },
     { prefix: '/api/v1' },
   );

@@ -16,7 +16,8 @@ import { createQuestionsService } from './modules/questions/questions.service.ts
 import { announceJobId } from './modules/quizzes/quizzes.jobs.ts';
 import { createQuizzesRepository } from './modules/quizzes/quizzes.repository.ts';
 import { createQuizzesService } from './modules/quizzes/quizzes.service.ts';
-import { probeSandbox } from './modules/sandbox/sandbox.probe.ts';
+import { createExecutionService } from './modules/sandbox/sandbox.execution.ts';
+import { hiddenHostPaths } from './modules/sandbox/sandbox.selftest.ts';
 import { createUsersRepository } from './modules/users/users.repository.ts';
 import { createUsersService } from './modules/users/users.service.ts';
 import { type Clock, systemClock } from './platform/clock/clock.ts';
@@ -27,6 +28,7 @@ import { createMemoryEventBus, type EventBus } from './platform/events/event-bus
 import { createMetrics } from './platform/http/metrics.ts';
 import type { Logger } from './platform/logger/logger.ts';
 import { createMailer } from './platform/mail/mailer.ts';
+import { PACKAGE_ROOT } from './platform/paths.ts';
 import { createJobQueue } from './platform/queue/job-queue.ts';
 import { createMemoryDriver } from './platform/queue/memory-driver.ts';
 import type { QueueDriver } from './platform/queue/queue.types.ts';
@@ -94,6 +96,15 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
 
   const storage = createLocalStorage({ dataDir: config.dataDir, storageUrl: config.storageUrl });
 
+  // Detection (host, self-test, toolchains) runs on first use: /health, /languages or a run.
+  const execution = createExecutionService({
+    settings: config.sandbox,
+    logger,
+    hiddenPaths: hiddenHostPaths({ dataDir: config.dataDir, appDir: PACKAGE_ROOT }),
+    appDir: PACKAGE_ROOT,
+    hostPath: config.hostPath,
+  });
+
   const checks: HealthCheck[] = [
     { name: 'db', critical: true, run: () => database.ping() },
     ...(redisProbe ? [{ name: 'redis', critical: false, run: () => redisProbe.ping() }] : []),
@@ -101,7 +112,11 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     {
       name: 'sandbox',
       critical: false,
-      run: () => probeSandbox({ timeoutMs: config.health.checkTimeoutMs }),
+      run: async () => {
+        const status = await execution.status();
+        if (!status.available) throw new Error(status.reason ?? 'unavailable');
+        return { languages: status.languages.map((language) => language.id) };
+      },
     },
   ];
   const health = createHealthService({
@@ -235,6 +250,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     quizzes,
     attendance,
     attempts,
+    execution,
     enqueueAnnouncement,
     /** Closes in reverse order of need: broker and bus first, the database last. */
     async close() {
@@ -248,6 +264,9 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
       await driver
         .close()
         .catch((error: unknown) => logger.warn({ err: error }, 'queue close failed'));
+      await execution
+        .close()
+        .catch((error: unknown) => logger.warn({ err: error }, 'sandbox close failed'));
       redisProbe?.disconnect();
       limiterConnection?.disconnect();
       await mailer.close().catch(() => {});

@@ -48,10 +48,22 @@ async function ensureAdmin(deps: Deps) {
   await deps.users.ensureAdmin(deps.config.admin);
 }
 
+/** Detects the sandbox in the background at start, so the first run does not wait, and says what it found. */
+function logSandbox(deps: Deps) {
+  void deps.execution.status().then((status) => {
+    if (status.available)
+      deps.logger.info(
+        { languages: status.languages.map((language) => `${language.id} ${language.version}`) },
+        'sandbox ready',
+      );
+  });
+}
+
 export async function serve(config: Config, options: { workers: boolean }) {
   const logger = createLogger({ level: config.logLevel });
   const deps = await createDeps(config, logger);
   await ensureAdmin(deps);
+  logSandbox(deps);
   const app = await buildApp(deps);
   let workerRole: WorkerRole | undefined;
   onShutdownSignals(logger, config.shutdownTimeoutMs, () => [
@@ -84,6 +96,7 @@ export async function work(config: Config, options: { queues?: readonly string[]
     { name: 'workers', close: async () => workerRole?.close(config.shutdownTimeoutMs) },
     { name: 'connections', close: () => deps.close() },
   ]);
+  logSandbox(deps);
   workerRole = await startWorkerRole(deps, options);
   logger.info(
     { queues: workerRole.worker.queues, queue: deps.driver.kind },

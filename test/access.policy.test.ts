@@ -57,6 +57,8 @@ const POLICY: Record<string, 'public' | 'authenticated' | readonly Role[]> = {
   'GET /api/v1/attendance/{id}': ['admin', 'instructor'],
   'PUT /api/v1/attendance/{id}': ['admin', 'instructor'],
   'DELETE /api/v1/attendance/{id}': ['admin', 'instructor'],
+  'GET /api/v1/languages': 'public',
+  'POST /api/v1/runs': 'authenticated',
 };
 
 const ROLES: Role[] = ['student', 'instructor', 'admin'];

@@ -1,4 +1,4 @@
-import type { Limits, LimitName, Verdict } from './sandbox.types.ts';
+import type { LimitName, Limits, Verdict } from './sandbox.types.ts';
 
 /** A language whose toolchain answered its version probe on this machine. */
 export interface AvailableLanguage {
@@ -18,6 +18,8 @@ export interface SandboxStatus {
   /** `bwrap` normally; `unsafe-none` only for local experiments. */
   mode: 'bwrap' | 'unsafe-none';
   languages: AvailableLanguage[];
+  /** Ids of the languages that compile before they run. */
+  compiled: string[];
 }
 
 /** One program, compiled if its language needs it, then run once. */

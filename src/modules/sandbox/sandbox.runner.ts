@@ -8,7 +8,10 @@ import type { SandboxHost } from './sandbox.host.ts';
 import { limitsProblem } from './sandbox.limits.ts';
 import type { Limits, RunResult, StepFile, StepKind } from './sandbox.types.ts';
 import { deriveVerdict } from './sandbox.verdict.ts';
-import { createWorkDir, readArtifact, removeWorkDir } from './sandbox.workdir.ts';
+import { createWorkDir, listNames, readArtifact, removeWorkDir } from './sandbox.workdir.ts';
+
+/** Java leaves a class file per inner class; a compile leaving more is refused. */
+const MAX_SUFFIX_ARTIFACTS = 256;
 
 export interface SandboxStep {
   kind: StepKind;
@@ -23,7 +26,13 @@ export interface SandboxStep {
   /** Extra read-only paths the toolchain needs, bound when they exist. */
   readOnlyPaths?: readonly string[];
   /** Files to take out of the work directory when the step succeeds (a compiler's output). */
-  collect?: { names: readonly string[]; maxBytes: number };
+  collect?: {
+    names: readonly string[];
+    /** Also every top-level file whose name ends so (Java's inner classes), up to a count. */
+    suffix?: string;
+    /** Per file, and for all of them together. */
+    maxBytes: number;
+  };
 }
 
 export interface StepOutcome {
@@ -155,8 +164,28 @@ export async function runInSandbox(options: {
     const result = await execute({ host, step, cgroup, workDir, logger });
     const artifacts: Record<string, Buffer> = {};
     if (result.verdict === 'ok' && step.collect) {
-      for (const name of step.collect.names) {
-        const read = await readArtifact({ dir: workDir, name, maxBytes: step.collect.maxBytes });
+      const extra = step.collect.suffix
+        ? await listNames(workDir, step.collect.suffix, MAX_SUFFIX_ARTIFACTS)
+        : [];
+      if (extra === null) {
+        return {
+          result: {
+            ...result,
+            verdict: 'compile_error',
+            stderr: Buffer.concat([result.stderr, Buffer.from('\ntoo many output files\n')]),
+          },
+          artifacts: {},
+        };
+      }
+      const names = [...new Set([...step.collect.names, ...extra])];
+      let total = 0;
+      for (const name of names) {
+        const read = await readArtifact({
+          dir: workDir,
+          name,
+          maxBytes: step.collect.maxBytes - total,
+        });
+        if (read.ok) total += read.content.length;
         if (!read.ok) {
           return {
             result: {

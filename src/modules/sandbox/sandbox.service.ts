@@ -19,6 +19,11 @@ export type PrepareOutcome =
   | { ok: true; program: Program; compile: RunResult | null }
   | { ok: false; compile: RunResult };
 
+const withFloors = (language: LanguageSpec, limits: Limits): Limits =>
+  language.minOpenFiles && limits.openFiles < language.minOpenFiles
+    ? { ...limits, openFiles: language.minOpenFiles }
+    : limits;
+
 /**
  * Compile once, run many: `prepare` compiles (for languages that need it) in its own sandbox and
  * keeps only the expected artifacts in memory; every `run` starts from a fresh directory holding
@@ -52,7 +57,7 @@ export function createSandboxService(deps: {
         compile: null,
       };
     }
-    const limits = { ...DEFAULT_COMPILE_LIMITS, ...options.limits };
+    const limits = withFloors(language, { ...DEFAULT_COMPILE_LIMITS, ...options.limits });
     const { result, artifacts } = await runInSandbox({
       host: deps.host,
       logger,
@@ -63,13 +68,17 @@ export function createSandboxService(deps: {
         limits,
         env: { ...BASE_ENV, ...language.env },
         readOnlyPaths: language.readOnlyPaths ?? [],
-        collect: { names: language.compile.artifacts, maxBytes: MAX_ARTIFACT_BYTES },
+        collect: {
+          names: language.compile.artifacts,
+          ...(language.compile.suffix ? { suffix: language.compile.suffix } : {}),
+          maxBytes: MAX_ARTIFACT_BYTES,
+        },
       },
     });
     if (result.verdict !== 'ok') return { ok: false, compile: result };
     const files: Record<string, StepFile> = {};
-    for (const name of language.compile.artifacts) {
-      files[name] = { content: artifacts[name]!, executable: true };
+    for (const [name, content] of Object.entries(artifacts)) {
+      files[name] = { content, executable: true };
     }
     return { ok: true, program: { language: language.id, files }, compile: result };
   }
@@ -80,7 +89,7 @@ export function createSandboxService(deps: {
     limits?: Partial<Limits>;
   }): Promise<RunResult> {
     const language = languageOf(options.program.language);
-    const limits = { ...DEFAULT_RUN_LIMITS, ...options.limits };
+    const limits = withFloors(language, { ...DEFAULT_RUN_LIMITS, ...options.limits });
     const { result } = await runInSandbox({
       host: deps.host,
       logger,

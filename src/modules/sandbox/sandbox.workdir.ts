@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { chmod, chown, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, open, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StepFile } from './sandbox.types.ts';
 
@@ -8,7 +8,8 @@ import type { StepFile } from './sandbox.types.ts';
  * it only opens named regular files without following links, and deletes the directory.
  */
 
-const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+// `$` for Java's inner classes (Main$Node.class); names are never given to a shell.
+const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.$-]{0,127}$/;
 
 export function assertSafeFileName(name: string): void {
   if (!SAFE_NAME.test(name)) throw new Error(`not a plain file name: ${JSON.stringify(name)}`);
@@ -42,6 +43,22 @@ export async function createWorkDir(options: {
     await removeWorkDir(dir);
     throw error;
   }
+}
+
+/**
+ * Names in a step's directory ending in `suffix`, at most `max` (more is a refusal: a compile
+ * that leaves thousands of files is not a program: null). Only names are read here: each file is then
+ * opened with `readArtifact`, which refuses links and anything not a regular file.
+ */
+export async function listNames(
+  dir: string,
+  suffix: string,
+  max: number,
+): Promise<string[] | null> {
+  const names = (await readdir(dir)).filter(
+    (name) => name.endsWith(suffix) && SAFE_NAME.test(name),
+  );
+  return names.length > max ? null : names.sort();
 }
 
 export type ArtifactRead =

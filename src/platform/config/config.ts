@@ -78,6 +78,8 @@ const envSchema = z.object({
   RATE_LIMIT_USER_PER_MINUTE: positiveInt(600),
   RATE_LIMIT_LOGIN_PER_MINUTE: positiveInt(10),
   ATTEMPT_GRACE_SECONDS: z.coerce.number({ error: 'must be a number' }).min(0).max(300).default(5),
+  /** Where the host's own tools are (for locating toolchains, never for user code). */
+  PATH: z.string().default('/usr/local/bin:/usr/bin:/bin'),
   SANDBOX: z.enum(['bwrap', 'unsafe-none']).default('bwrap'),
   SANDBOX_POOL_SIZE: optional(
     z.coerce.number({ error: 'must be a number' }).int('must be a whole number').positive(),
@@ -123,6 +125,8 @@ export type Config = Readonly<{
   }>;
   /** Writes to an attempt are accepted this long after it expires (network delay). */
   attemptGraceMs: number;
+  /** The host's PATH, used only to locate toolchains. */
+  hostPath: string;
   sandbox: Readonly<{
     /** `unsafe-none` runs code without isolation: local experiments only, refused in production. */
     mode: 'bwrap' | 'unsafe-none';
@@ -233,6 +237,7 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
       loginPerMinute: raw.RATE_LIMIT_LOGIN_PER_MINUTE,
     },
     attemptGraceMs: raw.ATTEMPT_GRACE_SECONDS * 1000,
+    hostPath: raw.PATH,
     sandbox: {
       mode: raw.SANDBOX,
       poolSize: raw.SANDBOX_POOL_SIZE,

@@ -1,0 +1,190 @@
+import { availableParallelism } from 'node:os';
+import type { Logger } from '../../platform/logger/logger.ts';
+import { languageNotAvailable, sandboxBusy, sandboxUnavailable } from './sandbox.errors.ts';
+import type {
+  ExecutionRequest,
+  ExecutionResult,
+  ExecutionService,
+  SandboxStatus,
+} from './sandbox.execution.types.ts';
+import { detectSandboxHost, type SandboxHost } from './sandbox.host.ts';
+import { LANGUAGES, type LanguageSpec } from './sandbox.languages.ts';
+import { DEFAULT_COMPILE_LIMITS, DEFAULT_RUN_LIMITS } from './sandbox.limits.ts';
+import { createFairPool, PoolFullError } from './sandbox.pool.ts';
+import { selfTestSandbox } from './sandbox.selftest.ts';
+import { createSandboxService, type SandboxService } from './sandbox.service.ts';
+import { probeToolchains } from './sandbox.toolchains.ts';
+import type { Limits } from './sandbox.types.ts';
+
+const MiB = 1024 * 1024;
+
+export interface ExecutionSettings {
+  mode: 'bwrap' | 'unsafe-none';
+  poolSize: number | undefined;
+  queueMax: number;
+  cpuMs: number;
+  wallMs: number;
+  memoryMb: number;
+  maxCpuMs: number;
+  maxWallMs: number;
+  maxMemoryMb: number;
+  processes: number;
+  outputBytes: number;
+}
+
+type Ready =
+  | { ok: true; status: SandboxStatus; host: SandboxHost; service: SandboxService }
+  | { ok: false; status: SandboxStatus };
+
+/**
+ * The one way code is run: detection once (host, start-up self-test, toolchains), then every
+ * run through a fair pool sized to the machine. Without working isolation nothing runs, and
+ * `status()` says why.
+ */
+export function createExecutionService(options: {
+  settings: ExecutionSettings;
+  logger: Logger;
+  /** Host paths the self-test proves invisible (see `hiddenHostPaths`). */
+  hiddenPaths: readonly string[];
+  /** Where toolchain locators run (the app's directory, for its own TypeScript). */
+  appDir: string;
+  hostPath: string;
+  languages?: readonly LanguageSpec[];
+  detectHost?: () => Promise<SandboxHost>;
+}): ExecutionService {
+  const { settings } = options;
+  const logger = options.logger.child({ module: 'sandbox' });
+  const run: Limits = {
+    ...DEFAULT_RUN_LIMITS,
+    cpuMs: settings.cpuMs,
+    wallMs: settings.wallMs,
+    memoryBytes: settings.memoryMb * MiB,
+    processes: settings.processes,
+    outputBytes: settings.outputBytes,
+  };
+  const limits = {
+    run,
+    compile: DEFAULT_COMPILE_LIMITS,
+    maxCpuMs: settings.maxCpuMs,
+    maxWallMs: settings.maxWallMs,
+    maxMemoryBytes: settings.maxMemoryMb * MiB,
+  };
+  const pool = createFairPool({
+    size: settings.poolSize ?? availableParallelism(),
+    maxQueued: settings.queueMax,
+  });
+
+  const detect = async (): Promise<Ready> => {
+    const down = (reason: string): Ready => {
+      logger.error({ reason }, 'code execution is unavailable: no run will be accepted');
+      return {
+        ok: false,
+        status: { available: false, reason, mode: settings.mode, languages: [], compiled: [] },
+      };
+    };
+    if (settings.mode === 'unsafe-none') {
+      return down('SANDBOX=unsafe-none is not supported by this build; use SANDBOX=bwrap');
+    }
+    let host: SandboxHost;
+    try {
+      host = await (options.detectHost ?? detectSandboxHost)();
+    } catch (error) {
+      return down((error as Error).message);
+    }
+    const failed = await selfTestSandbox({ host, logger, hiddenPaths: options.hiddenPaths }).catch(
+      (error: unknown) => `self-test could not run: ${(error as Error).message}`,
+    );
+    if (failed) {
+      await host.close();
+      return down(failed);
+    }
+    const toolchains = await probeToolchains(options.languages ?? LANGUAGES, {
+      timeoutMs: 10_000,
+      cwd: options.appDir,
+      hostPath: options.hostPath,
+    });
+    for (const missing of toolchains.missing)
+      logger.debug({ language: missing.id, reason: missing.reason }, 'language not offered');
+    const service = createSandboxService({
+      host,
+      logger,
+      languages: toolchains.present.map((toolchain) => toolchain.spec),
+    });
+    return {
+      ok: true,
+      host,
+      service,
+      status: {
+        available: true,
+        reason: null,
+        mode: settings.mode,
+        languages: toolchains.present.map((toolchain) => toolchain.info),
+        compiled: toolchains.present
+          .filter((toolchain) => toolchain.spec.compile)
+          .map((toolchain) => toolchain.info.id),
+      },
+    };
+  };
+  let ready: Promise<Ready> | undefined;
+  const readyOnce = () => {
+    ready ??= detect();
+    return ready;
+  };
+
+  async function execute(request: ExecutionRequest): Promise<ExecutionResult> {
+    const state = await readyOnce();
+    if (!state.ok) throw sandboxUnavailable(state.status.reason ?? undefined);
+    const offered = state.status.languages.map((language) => language.id);
+    if (!offered.includes(request.language)) throw languageNotAvailable(request.language, offered);
+    try {
+      return await pool.run(request.owner, async () => {
+        const prepared = await state.service.prepare({
+          language: request.language,
+          source: request.source,
+        });
+        const compileOutput = prepared.compile
+          ? Buffer.concat([prepared.compile.stdout, prepared.compile.stderr])
+          : null;
+        const outcome = prepared.ok
+          ? await state.service.run({
+              program: prepared.program,
+              ...(request.stdin === undefined ? {} : { stdin: request.stdin }),
+              limits: { ...run, ...request.limits },
+            })
+          : prepared.compile;
+        return {
+          status: outcome.verdict,
+          stdout: prepared.ok ? outcome.stdout : Buffer.alloc(0),
+          stderr: prepared.ok ? outcome.stderr : Buffer.alloc(0),
+          compileOutput,
+          exitCode: outcome.exitCode,
+          signal: outcome.signal,
+          cpuMs: outcome.cpuMs,
+          wallMs: outcome.wallMs,
+          memoryBytes: outcome.memoryBytes,
+          limitExceeded: outcome.limitExceeded,
+          stdoutTruncated: outcome.stdoutTruncated,
+          stderrTruncated: outcome.stderrTruncated,
+        };
+      });
+    } catch (error) {
+      if (error instanceof PoolFullError) {
+        const { running, queued } = pool.stats();
+        // Roughly how long the line ahead takes at a second per run.
+        throw sandboxBusy(Math.min(60, Math.max(1, Math.ceil(queued / Math.max(1, running)))));
+      }
+      throw error;
+    }
+  }
+
+  return {
+    status: async () => (await readyOnce()).status,
+    execute,
+    limits,
+    close: async () => {
+      if (!ready) return;
+      const state = await ready;
+      if (state.ok) await state.host.close();
+    },
+  };
+}
