@@ -1,9 +1,12 @@
 import { resolve } from 'node:path';
 import { sql } from 'drizzle-orm';
-import { probeSandbox } from './modules/sandbox/sandbox.probe.ts';
+import { createExecutionService } from './modules/sandbox/sandbox.execution.ts';
+import { findLanguage } from './modules/sandbox/sandbox.languages.ts';
+import { hiddenHostPaths } from './modules/sandbox/sandbox.selftest.ts';
 import type { Config } from './platform/config/config.ts';
 import { openDatabase } from './platform/db/database.ts';
 import { createLogger } from './platform/logger/logger.ts';
+import { PACKAGE_ROOT } from './platform/paths.ts';
 import { createRedisFactory, withTimeout } from './platform/redis/redis.ts';
 import { createLocalStorage } from './platform/storage/storage.ts';
 
@@ -77,16 +80,56 @@ export async function runDoctor(config: Config, print: Line): Promise<boolean> {
     await storage.check();
     return undefined;
   });
-  await report(
-    'sandbox',
-    'bubblewrap',
-    false,
-    async () => (await probeSandbox({ timeoutMs })).version,
-  );
+  await reportSandbox(config, print);
   print(
     config.mail.smtpUrl
       ? `-     mail      smtp ${describeUrl(config.mail.smtpUrl)}`
       : `-     mail      files in ${resolve(config.dataDir, 'mail')}`,
   );
   return ok;
+}
+
+/**
+ * The sandbox as the server would find it: isolation features, the start-up self-test, and per
+ * language its version and a real hello-world run. Not required: without it everything but
+ * code execution works.
+ */
+async function reportSandbox(config: Config, print: Line) {
+  const execution = createExecutionService({
+    settings: config.sandbox,
+    logger: createLogger({ level: 'silent' }),
+    hiddenPaths: hiddenHostPaths({ dataDir: config.dataDir, appDir: PACKAGE_ROOT }),
+    appDir: PACKAGE_ROOT,
+    hostPath: config.hostPath,
+  });
+  try {
+    const status = await execution.status();
+    if (!status.available || !status.features) {
+      print(`FAIL  sandbox   ${config.sandbox.mode}: ${status.reason}`);
+      return;
+    }
+    const { features } = status;
+    print(
+      `ok    sandbox   bubblewrap ${features.bubblewrap}, cgroup ${features.cgroup}, seccomp ${features.seccomp}, uid ${features.uid}, namespaces all unshared, self-test ${features.selfTest}`,
+    );
+    for (const language of status.languages) {
+      const hello = findLanguage(language.id)?.hello ?? '';
+      const started = Date.now();
+      const result = await execution
+        .execute({ owner: 'doctor', language: language.id, source: hello })
+        .catch((error: Error) => ({
+          status: 'internal_error',
+          stdout: Buffer.from(error.message),
+        }));
+      const said = result.stdout.toString('utf8').trim();
+      const works = result.status === 'ok' && said === 'hello';
+      print(
+        `${works ? 'ok   ' : 'FAIL '} ${language.id.padEnd(10)} ${language.name} ${language.version}: hello ${works ? 'ran' : `gave ${result.status} ${JSON.stringify(said.slice(0, 60))}`} in ${Date.now() - started} ms`,
+      );
+    }
+    for (const missing of status.missing)
+      print(`-     ${missing.id.padEnd(10)} not offered: ${missing.reason}`);
+  } finally {
+    await execution.close();
+  }
 }

@@ -79,7 +79,15 @@ export function createExecutionService(options: {
       logger.error({ reason }, 'code execution is unavailable: no run will be accepted');
       return {
         ok: false,
-        status: { available: false, reason, mode: settings.mode, languages: [], compiled: [] },
+        status: {
+          available: false,
+          reason,
+          mode: settings.mode,
+          languages: [],
+          compiled: [],
+          missing: [],
+          features: null,
+        },
       };
     };
     if (settings.mode === 'unsafe-none') {
@@ -122,6 +130,14 @@ export function createExecutionService(options: {
         compiled: toolchains.present
           .filter((toolchain) => toolchain.spec.compile)
           .map((toolchain) => toolchain.info.id),
+        missing: toolchains.missing,
+        features: {
+          bubblewrap: host.features.version,
+          cgroup: host.cgroups.version === 2 ? 'v2' : 'v1',
+          seccomp: `${process.arch} deny list (${host.seccomp.length / 8} instructions)`,
+          uid: host.uid,
+          selfTest: 'passed',
+        },
       },
     };
   };

@@ -20,6 +20,16 @@ export interface SandboxStatus {
   languages: AvailableLanguage[];
   /** Ids of the languages that compile before they run. */
   compiled: string[];
+  /** Languages not offered here, and why (for `assay doctor`). */
+  missing: Array<{ id: string; reason: string }>;
+  /** What isolation was found, when the sandbox works. */
+  features: {
+    bubblewrap: string;
+    cgroup: 'v1' | 'v2';
+    seccomp: string;
+    uid: number;
+    selfTest: 'passed';
+  } | null;
 }
 
 /** One program, compiled if its language needs it, then run once. */
