@@ -23,6 +23,7 @@ import { bearerToken, createAuthenticator } from './modules/auth/auth.authentica
 import { csrfInvalid } from './modules/auth/auth.errors.ts';
 import { authRoutes } from './modules/auth/auth.routes.ts';
 import { healthRoutes } from './modules/health/health.routes.ts';
+import { judge0Routes } from './modules/judge0/judge0.routes.ts';
 import { questionsRoutes } from './modules/questions/questions.routes.ts';
 import { quizzesRoutes } from './modules/quizzes/quizzes.routes.ts';
 import { sandboxRoutes } from './modules/sandbox/sandbox.routes.ts';
@@ -161,6 +162,16 @@ export async function buildApp(deps: Deps): Promise<App> {
       );
     },
     { prefix: '/api/v1' },
+  );
+  // Judge0 clients are pointed at this prefix as their base URL; it keeps Judge0's error shapes.
+  await app.register(
+    judge0Routes({
+      judge0: deps.judge0,
+      authToken: deps.config.judge0.authToken,
+      rateLimits: deps.config.rateLimits,
+      runsPerMinute: deps.config.sandbox.runsPerMinute,
+    }),
+    { prefix: '/judge0' },
   );
 
   return app;

@@ -11,6 +11,9 @@ import { createAccessTokens } from './modules/auth/auth.tokens.ts';
 import { createRedisOtpHistory, createTableOtpHistory } from './modules/auth/otp-history.ts';
 import { createCreditsService } from './modules/credits/credits.service.ts';
 import { createHealthService, type HealthCheck } from './modules/health/health.service.ts';
+import { judge0RunJobId } from './modules/judge0/judge0.jobs.ts';
+import { createJudge0Repository } from './modules/judge0/judge0.repository.ts';
+import { createJudge0Service } from './modules/judge0/judge0.service.ts';
 import { createQuestionsRepository } from './modules/questions/questions.repository.ts';
 import { createQuestionsService } from './modules/questions/questions.service.ts';
 import { announceJobId } from './modules/quizzes/quizzes.jobs.ts';
@@ -223,6 +226,15 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     graceMs: config.attemptGraceMs,
   });
   forgetPaper = attempts.forgetPaper;
+  const judge0 = createJudge0Service({
+    repository: createJudge0Repository(database.db),
+    execution,
+    enqueueRun: async (tx, token) =>
+      (await jobs.enqueueIn(tx, 'judge0.run', { token }, { jobId: judge0RunJobId(token) }))
+        .dispatch,
+    clock,
+    logger: logger.child({ component: 'judge0' }),
+  });
   questionInUse = attempts.questionInUse;
 
   return {
@@ -251,6 +263,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     attendance,
     attempts,
     execution,
+    judge0,
     enqueueAnnouncement,
     /** Closes in reverse order of need: broker and bus first, the database last. */
     async close() {

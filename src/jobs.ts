@@ -6,6 +6,12 @@ import {
 } from './modules/attempts/attempts.jobs.ts';
 import type { AttemptsService } from './modules/attempts/attempts.service.ts';
 import {
+  createJudge0JobHandlers,
+  type Judge0Jobs,
+  judge0JobCatalogue,
+} from './modules/judge0/judge0.jobs.ts';
+import type { Judge0Service } from './modules/judge0/judge0.service.ts';
+import {
   createMaintenanceJobHandlers,
   type MaintenanceJobs,
   maintenanceJobCatalogue,
@@ -25,12 +31,13 @@ import type { JobCatalogue, JobHandlers } from './platform/queue/queue.types.ts'
 import type { Schedule } from './platform/scheduler/scheduler.ts';
 
 /** Every job type of every module. A module adds its map here and its handlers below. */
-export type AppJobs = MaintenanceJobs & AttemptsJobs & QuizzesJobs;
+export type AppJobs = MaintenanceJobs & AttemptsJobs & QuizzesJobs & Judge0Jobs;
 
 export const appJobCatalogue: JobCatalogue<AppJobs> = {
   ...maintenanceJobCatalogue,
   ...attemptsJobCatalogue,
   ...quizzesJobCatalogue,
+  ...judge0JobCatalogue,
 };
 
 export const appSchedules: Schedule<AppJobs>[] = [...maintenanceSchedules, ...attemptsSchedules];
@@ -48,6 +55,7 @@ export function createAppJobHandlers(deps: {
   quizzes: QuizzesService;
   users: UsersService;
   mailer: Mailer;
+  judge0: Judge0Service;
   enqueueAnnouncement(
     tx: Transaction,
     payload: QuizzesJobs['quizzes.announce'],
@@ -57,5 +65,6 @@ export function createAppJobHandlers(deps: {
     ...createMaintenanceJobHandlers(deps),
     ...createAttemptsJobHandlers(deps),
     ...createQuizzesJobHandlers(deps),
+    ...createJudge0JobHandlers(deps),
   };
 }

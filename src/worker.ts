@@ -24,6 +24,7 @@ export async function startWorkerRole(
       quizzes: deps.quizzes,
       users: deps.users,
       mailer: deps.mailer,
+      judge0: deps.judge0,
       enqueueAnnouncement: deps.enqueueAnnouncement,
     }),
     ...(options.queues ? { queues: options.queues } : {}),

@@ -59,6 +59,16 @@ const POLICY: Record<string, 'public' | 'authenticated' | readonly Role[]> = {
   'DELETE /api/v1/attendance/{id}': ['admin', 'instructor'],
   'GET /api/v1/languages': 'public',
   'POST /api/v1/runs': 'authenticated',
+  // Also open to the JUDGE0_AUTH_TOKEN key (X-Auth-Token) instead of a bearer token.
+  'GET /judge0/about': 'authenticated',
+  'GET /judge0/config_info': 'authenticated',
+  'GET /judge0/languages': 'authenticated',
+  'GET /judge0/languages/{id}': 'authenticated',
+  'GET /judge0/statuses': 'authenticated',
+  'POST /judge0/submissions': 'authenticated',
+  'POST /judge0/submissions/batch': 'authenticated',
+  'GET /judge0/submissions/batch': 'authenticated',
+  'GET /judge0/submissions/{token}': 'authenticated',
 };
 
 const ROLES: Role[] = ['student', 'instructor', 'admin'];

@@ -94,6 +94,7 @@ const envSchema = z.object({
   SANDBOX_PROCESSES: positiveInt(64),
   SANDBOX_OUTPUT_BYTES: positiveInt(1024 * 1024),
   RATE_LIMIT_RUNS_PER_MINUTE: positiveInt(60),
+  JUDGE0_AUTH_TOKEN: optional(z.string().trim().min(16, 'must be at least 16 characters')),
 });
 
 export type Config = Readonly<{
@@ -144,6 +145,8 @@ export type Config = Readonly<{
     outputBytes: number;
     runsPerMinute: number;
   }>;
+  /** The X-Auth-Token Judge0 clients send to /judge0; unset = bearer tokens only. Never logged. */
+  judge0: Readonly<{ authToken: string | undefined }>;
 }>;
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -252,6 +255,7 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
       outputBytes: raw.SANDBOX_OUTPUT_BYTES,
       runsPerMinute: raw.RATE_LIMIT_RUNS_PER_MINUTE,
     },
+    judge0: { authToken: raw.JUDGE0_AUTH_TOKEN },
   };
   return { ok: true, config: deepFreeze(config) };
 }

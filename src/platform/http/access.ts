@@ -23,6 +23,12 @@ export type Principal = {
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: Access;
+    /**
+     * A key some routes take instead of a bearer token (the Judge0 surface's X-Auth-Token):
+     * 'valid' lets the request through without a principal, 'invalid' is 401, 'absent' falls
+     * back to the bearer token.
+     */
+    apiKey?: (request: FastifyRequest) => 'valid' | 'invalid' | 'absent';
   }
   interface FastifyRequest {
     /** Set by the authentication hook when the request carried a valid access token. */
@@ -78,6 +84,9 @@ export function registerAccessControl(
       request.principal = await options.authenticate(request).catch(() => null);
       return;
     }
+    const key = request.routeOptions.config.apiKey?.(request) ?? 'absent';
+    if (key === 'valid') return;
+    if (key === 'invalid') throw unauthenticated('The API key is not valid.');
     const principal = await options.authenticate(request);
     if (!principal) throw unauthenticated();
     request.principal = principal;

@@ -28,6 +28,8 @@ export async function registerOpenApi(app: FastifyInstance, options: { version: 
             type: 'oauth2',
             flows: { password: { tokenUrl: '/api/v1/auth/token', scopes: {} } },
           },
+          // The Judge0-compatible surface also takes the configured JUDGE0_AUTH_TOKEN.
+          judge0Key: { type: 'apiKey', in: 'header', name: 'X-Auth-Token' },
         },
       },
       security: [{ bearer: [] }, { password: [] }],
