@@ -20,6 +20,7 @@ import { announceJobId } from './modules/quizzes/quizzes.jobs.ts';
 import { createQuizzesRepository } from './modules/quizzes/quizzes.repository.ts';
 import { createQuizzesService } from './modules/quizzes/quizzes.service.ts';
 import { createExecutionService } from './modules/sandbox/sandbox.execution.ts';
+import type { SandboxHost } from './modules/sandbox/sandbox.host.ts';
 import { hiddenHostPaths } from './modules/sandbox/sandbox.selftest.ts';
 import { createUsersRepository } from './modules/users/users.repository.ts';
 import { createUsersService } from './modules/users/users.service.ts';
@@ -49,6 +50,8 @@ export type DepsOverrides = {
   database?: DatabaseHandle;
   /** Skip applying migrations on open (the `migrate` command does it explicitly). */
   migrate?: boolean;
+  /** How the sandbox host is found (tests stand in a machine without bubblewrap). */
+  detectSandboxHost?: () => Promise<SandboxHost>;
 };
 
 /**
@@ -106,6 +109,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     hiddenPaths: hiddenHostPaths({ dataDir: config.dataDir, appDir: PACKAGE_ROOT }),
     appDir: PACKAGE_ROOT,
     hostPath: config.hostPath,
+    ...(overrides.detectSandboxHost ? { detectHost: overrides.detectSandboxHost } : {}),
   });
 
   const checks: HealthCheck[] = [
@@ -115,6 +119,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     {
       name: 'sandbox',
       critical: false,
+      explains: true,
       run: async () => {
         const status = await execution.status();
         if (!status.available) throw new Error(status.reason ?? 'unavailable');

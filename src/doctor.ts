@@ -104,13 +104,15 @@ async function reportSandbox(config: Config, print: Line) {
   });
   try {
     const status = await execution.status();
-    if (!status.available || !status.features) {
+    if (!status.available) {
       print(`FAIL  sandbox   ${config.sandbox.mode}: ${status.reason}`);
       return;
     }
     const { features } = status;
     print(
-      `ok    sandbox   bubblewrap ${features.bubblewrap}, cgroup ${features.cgroup}, seccomp ${features.seccomp}, uid ${features.uid}, namespaces all unshared, self-test ${features.selfTest}`,
+      features
+        ? `ok    sandbox   bubblewrap ${features.bubblewrap}, cgroup ${features.cgroup}, seccomp ${features.seccomp}, uid ${features.uid}, namespaces all unshared, self-test ${features.selfTest}`
+        : `WARN  sandbox   ${status.reason}`,
     );
     for (const language of status.languages) {
       const hello = findLanguage(language.id)?.hello ?? '';

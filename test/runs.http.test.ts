@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { detectSandboxHost } from '../src/modules/sandbox/sandbox.host.ts';
+import { detectSandboxHost, SandboxUnavailableError } from '../src/modules/sandbox/sandbox.host.ts';
 import { reportMissingSandbox } from '../src/modules/sandbox/sandbox.test-utils.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { bearer, signedIn, type Tokens } from './support/auth.ts';
@@ -26,6 +26,62 @@ const A_PLUS_B: Record<string, string> = {
   typescript:
     'const input: string = require("fs").readFileSync(0, "utf8");\nconst [a, b] = input.trim().split(/\\s+/).map(Number);\nconsole.log(a + b);\n',
 };
+
+describe('a machine without a usable sandbox', () => {
+  it('runs nothing, and /health, /languages and /runs say why', async () => {
+    const t = await createTestApp({
+      detectSandboxHost: () =>
+        Promise.reject(new SandboxUnavailableError('bwrap is not installed')),
+    });
+    try {
+      const health = await t.app.inject({ method: 'GET', url: '/health' });
+      expect(health.json().checks.sandbox).toMatchObject({
+        status: 'down',
+        reason: 'bwrap is not installed',
+      });
+      const languages = await t.app.inject({ method: 'GET', url: '/api/v1/languages' });
+      expect(languages.statusCode).toBe(503);
+      expect(languages.json()).toMatchObject({
+        code: 'SANDBOX_UNAVAILABLE',
+        detail: 'bwrap is not installed',
+      });
+      const student = await signedIn(t, 'student');
+      const run = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/runs',
+        headers: bearer(student),
+        payload: { language: 'python', source: 'print(1)\n' },
+      });
+      expect(run.statusCode).toBe(503);
+      expect(run.json()).toMatchObject({
+        code: 'SANDBOX_UNAVAILABLE',
+        detail: 'bwrap is not installed',
+      });
+      expect(t.logs.some((line) => line.msg.includes('code execution is unavailable'))).toBe(true);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('runs code unsandboxed only with SANDBOX=unsafe-none, saying so loudly', async () => {
+    const t = await createTestApp({ env: { SANDBOX: 'unsafe-none' } });
+    try {
+      const student = await signedIn(t, 'student');
+      const run = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/runs',
+        headers: bearer(student),
+        payload: { language: 'python', source: A_PLUS_B.python, stdin: '1 2\n' },
+      });
+      expect(run.json()).toMatchObject({ status: 'ok', stdout: '3\n' });
+      expect(
+        t.logs.some((line) => line.level === 'warn' && /WITHOUT isolation/.test(line.msg)),
+      ).toBe(true);
+    } finally {
+      await t.close();
+    }
+  });
+});
 
 if (usable !== null) {
   reportMissingSandbox('the runs API', usable);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { type App, buildApp } from '../../src/app.ts';
-import { createDeps, type Deps } from '../../src/deps.ts';
+import { createDeps, type Deps, type DepsOverrides } from '../../src/deps.ts';
 import { createTestClock, type TestClock } from '../../src/platform/clock/clock.ts';
 import { parseConfig } from '../../src/platform/config/config.ts';
 import type { DatabaseHandle } from '../../src/platform/db/database.ts';
@@ -37,6 +37,8 @@ export async function createTestApp(
     database?: DatabaseKind | Pick<TestDatabase, keyof DatabaseHandle | 'destroy'>;
     env?: Record<string, string>;
     beforeReady?: (app: App) => unknown;
+    /** Stands in for the machine's sandbox detection (e.g. one without bubblewrap). */
+    detectSandboxHost?: DepsOverrides['detectSandboxHost'];
   } = {},
 ): Promise<TestApp> {
   const dataDir = await mkdtemp(join(tmpdir(), 'assay-app-'));
@@ -66,7 +68,12 @@ export async function createTestApp(
       ? options.database
       : await createTestDatabase(options.database ?? 'pglite');
   const clock = createTestClock();
-  const deps = await createDeps(parsed.config, logger, { database, clock, migrate: false });
+  const deps = await createDeps(parsed.config, logger, {
+    database,
+    clock,
+    migrate: false,
+    ...(options.detectSandboxHost ? { detectSandboxHost: options.detectSandboxHost } : {}),
+  });
   const app = await buildApp(deps);
   await options.beforeReady?.(app);
   await app.ready();

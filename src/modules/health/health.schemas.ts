@@ -4,6 +4,10 @@ const check = z
   .object({
     status: z.enum(['up', 'down']),
     latencyMs: z.number().int().nonnegative(),
+    reason: z
+      .string()
+      .optional()
+      .describe('why it is down, where that is safe to publish (the sandbox: what is missing)'),
   })
   .meta({ id: 'HealthCheck' });
 

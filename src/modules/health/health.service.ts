@@ -2,7 +2,7 @@ import type { Logger } from '../../platform/logger/logger.ts';
 import { withTimeout } from '../../platform/redis/redis.ts';
 import { healthReport } from './health.schemas.ts';
 
-export type CheckResult = { status: 'up' | 'down'; latencyMs: number };
+export type CheckResult = { status: 'up' | 'down'; latencyMs: number; reason?: string };
 
 export type HealthReport = {
   status: 'ok' | 'degraded';
@@ -15,7 +15,13 @@ export type HealthReport = {
   checkedAt: string;
 };
 
-export type HealthCheck = { name: string; critical: boolean; run: () => Promise<unknown> };
+export type HealthCheck = {
+  name: string;
+  critical: boolean;
+  run: () => Promise<unknown>;
+  /** The failure's message is safe to publish and tells operators what to fix (the sandbox's). */
+  explains?: boolean;
+};
 
 /**
  * Runs every dependency probe with a timeout and keeps the report for `cacheMs`, so a flood of
@@ -41,7 +47,11 @@ export function createHealthService(options: {
       if (lastState.get(check.name) !== 'down') {
         options.logger.warn({ err: error, check: check.name }, 'health check failed');
       }
-      return { status: 'down', latencyMs: Math.round(performance.now() - started) };
+      return {
+        status: 'down',
+        latencyMs: Math.round(performance.now() - started),
+        ...(check.explains && error instanceof Error ? { reason: error.message } : {}),
+      };
     }
   };
 

@@ -15,6 +15,7 @@ import { selfTestSandbox } from './sandbox.selftest.ts';
 import { createSandboxService, type SandboxService } from './sandbox.service.ts';
 import { probeToolchains } from './sandbox.toolchains.ts';
 import type { Limits } from './sandbox.types.ts';
+import { runUnsandboxed } from './sandbox.unsafe.ts';
 
 const MiB = 1024 * 1024;
 
@@ -33,7 +34,7 @@ export interface ExecutionSettings {
 }
 
 type Ready =
-  | { ok: true; status: SandboxStatus; host: SandboxHost; service: SandboxService }
+  | { ok: true; status: SandboxStatus; service: SandboxService; close: () => Promise<void> }
   | { ok: false; status: SandboxStatus };
 
 /**
@@ -90,8 +91,39 @@ export function createExecutionService(options: {
         },
       };
     };
+    const probe = async () => {
+      const toolchains = await probeToolchains(options.languages ?? LANGUAGES, {
+        timeoutMs: 10_000,
+        cwd: options.appDir,
+        hostPath: options.hostPath,
+      });
+      for (const missing of toolchains.missing)
+        logger.debug({ language: missing.id, reason: missing.reason }, 'language not offered');
+      return {
+        specs: toolchains.present.map((toolchain) => toolchain.spec),
+        languages: toolchains.present.map((toolchain) => toolchain.info),
+        compiled: toolchains.present
+          .filter((toolchain) => toolchain.spec.compile)
+          .map((toolchain) => toolchain.info.id),
+        missing: toolchains.missing,
+      };
+    };
     if (settings.mode === 'unsafe-none') {
-      return down('SANDBOX=unsafe-none is not supported by this build; use SANDBOX=bwrap');
+      const reason =
+        'SANDBOX=unsafe-none: code runs WITHOUT isolation, as the server user with its files and network in reach; never use this for untrusted code';
+      logger.warn({ sandbox: settings.mode }, reason);
+      const { specs, ...found } = await probe();
+      const service = createSandboxService({
+        runStep: (step) => runUnsandboxed({ step, logger }),
+        logger,
+        languages: specs,
+      });
+      return {
+        ok: true,
+        service,
+        close: async () => undefined,
+        status: { available: true, reason, mode: settings.mode, ...found, features: null },
+      };
     }
     let host: SandboxHost;
     try {
@@ -106,31 +138,17 @@ export function createExecutionService(options: {
       await host.close();
       return down(failed);
     }
-    const toolchains = await probeToolchains(options.languages ?? LANGUAGES, {
-      timeoutMs: 10_000,
-      cwd: options.appDir,
-      hostPath: options.hostPath,
-    });
-    for (const missing of toolchains.missing)
-      logger.debug({ language: missing.id, reason: missing.reason }, 'language not offered');
-    const service = createSandboxService({
-      host,
-      logger,
-      languages: toolchains.present.map((toolchain) => toolchain.spec),
-    });
+    const { specs, ...found } = await probe();
+    const service = createSandboxService({ host, logger, languages: specs });
     return {
       ok: true,
-      host,
       service,
+      close: () => host.close(),
       status: {
         available: true,
         reason: null,
         mode: settings.mode,
-        languages: toolchains.present.map((toolchain) => toolchain.info),
-        compiled: toolchains.present
-          .filter((toolchain) => toolchain.spec.compile)
-          .map((toolchain) => toolchain.info.id),
-        missing: toolchains.missing,
+        ...found,
         features: {
           bubblewrap: host.features.version,
           cgroup: host.cgroups.version === 2 ? 'v2' : 'v1',
@@ -200,7 +218,7 @@ export function createExecutionService(options: {
     close: async () => {
       if (!ready) return;
       const state = await ready;
-      if (state.ok) await state.host.close();
+      if (state.ok) await state.close();
     },
   };
 }

@@ -57,7 +57,7 @@ const SECCOMP_FD = 3;
 const STATUS_FD = 4;
 
 /** bwrap reports a child killed by signal N as exit code 128 + N, like a shell. */
-function splitExitStatus(code: number): { exitCode: number | null; signal: string | null } {
+export function splitExitStatus(code: number): { exitCode: number | null; signal: string | null } {
   if (code > 128 && code < 128 + 65) {
     const number = code - 128;
     const name = Object.entries(osConstants.signals).find(([, value]) => value === number)?.[0];
@@ -73,7 +73,7 @@ function parseStatus(text: string): { started: boolean; exitCode: number | null 
 }
 
 /** Collects up to `cap` bytes of a stream; reports each chunk's size so floods can be stopped. */
-function capture(stream: Readable, cap: number, onBytes: (total: number) => void) {
+export function capture(stream: Readable, cap: number, onBytes: (total: number) => void) {
   const chunks: Buffer[] = [];
   let kept = 0;
   let total = 0;
@@ -99,7 +99,7 @@ function capture(stream: Readable, cap: number, onBytes: (total: number) => void
 }
 
 /** RLIMIT_NOFILE, RLIMIT_FSIZE (512-byte blocks) and RLIMIT_CPU soft and hard, as the helper takes them. */
-function rlimitArgs(limits: Limits): string[] {
+export function rlimitArgs(limits: Limits): string[] {
   // A backstop only: the cgroup watchdog stops the step at its CPU limit first.
   const cpuSeconds = Math.ceil(limits.cpuMs / 1000) + 1;
   return [

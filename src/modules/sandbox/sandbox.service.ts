@@ -6,7 +6,7 @@ import {
   DEFAULT_RUN_LIMITS,
   MAX_ARTIFACT_BYTES,
 } from './sandbox.limits.ts';
-import { runInSandbox } from './sandbox.runner.ts';
+import { runInSandbox, type SandboxStep, type StepOutcome } from './sandbox.runner.ts';
 import type { Limits, RunResult, StepFile } from './sandbox.types.ts';
 
 /** What a compile leaves for the runs: the files each run's fresh work directory starts with. */
@@ -29,13 +29,22 @@ const withFloors = (language: LanguageSpec, limits: Limits): Limits =>
  * keeps only the expected artifacts in memory; every `run` starts from a fresh directory holding
  * just those files.
  */
-export function createSandboxService(deps: {
-  host: SandboxHost;
-  logger: Logger;
-  languages?: readonly LanguageSpec[];
-}) {
+export function createSandboxService(
+  deps: {
+    logger: Logger;
+    languages?: readonly LanguageSpec[];
+  } & (
+    | { host: SandboxHost }
+    /** How a step runs without bwrap (`SANDBOX=unsafe-none`, see sandbox.unsafe.ts). */
+    | { runStep: (step: SandboxStep) => Promise<StepOutcome> }
+  ),
+) {
   const languages = deps.languages ?? LANGUAGES;
   const logger = deps.logger.child({ module: 'sandbox' });
+  const runStep =
+    'host' in deps
+      ? (step: SandboxStep) => runInSandbox({ host: deps.host, logger, step })
+      : deps.runStep;
 
   const languageOf = (id: string) => {
     const language = languages.find((candidate) => candidate.id === id);
@@ -58,21 +67,17 @@ export function createSandboxService(deps: {
       };
     }
     const limits = withFloors(language, { ...DEFAULT_COMPILE_LIMITS, ...options.limits });
-    const { result, artifacts } = await runInSandbox({
-      host: deps.host,
-      logger,
-      step: {
-        kind: 'compile',
-        argv: expandArgv(language.compile.argv, limits),
-        files: { [language.sourceFile]: source },
-        limits,
-        env: { ...BASE_ENV, ...language.env },
-        readOnlyPaths: language.readOnlyPaths ?? [],
-        collect: {
-          names: language.compile.artifacts,
-          ...(language.compile.suffix ? { suffix: language.compile.suffix } : {}),
-          maxBytes: MAX_ARTIFACT_BYTES,
-        },
+    const { result, artifacts } = await runStep({
+      kind: 'compile',
+      argv: expandArgv(language.compile.argv, limits),
+      files: { [language.sourceFile]: source },
+      limits,
+      env: { ...BASE_ENV, ...language.env },
+      readOnlyPaths: language.readOnlyPaths ?? [],
+      collect: {
+        names: language.compile.artifacts,
+        ...(language.compile.suffix ? { suffix: language.compile.suffix } : {}),
+        maxBytes: MAX_ARTIFACT_BYTES,
       },
     });
     if (result.verdict !== 'ok') return { ok: false, compile: result };
@@ -90,18 +95,14 @@ export function createSandboxService(deps: {
   }): Promise<RunResult> {
     const language = languageOf(options.program.language);
     const limits = withFloors(language, { ...DEFAULT_RUN_LIMITS, ...options.limits });
-    const { result } = await runInSandbox({
-      host: deps.host,
-      logger,
-      step: {
-        kind: 'run',
-        argv: expandArgv(language.run, limits),
-        files: options.program.files,
-        ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
-        limits,
-        env: { ...BASE_ENV, ...language.env },
-        readOnlyPaths: language.readOnlyPaths ?? [],
-      },
+    const { result } = await runStep({
+      kind: 'run',
+      argv: expandArgv(language.run, limits),
+      files: options.program.files,
+      ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
+      limits,
+      env: { ...BASE_ENV, ...language.env },
+      readOnlyPaths: language.readOnlyPaths ?? [],
     });
     return result;
   }

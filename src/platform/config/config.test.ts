@@ -57,6 +57,18 @@ describe('parseConfig', () => {
     expect(parseConfig({ NODE_ENV: 'development' }).ok).toBe(true);
   });
 
+  it('refuses SANDBOX=unsafe-none in production, and limits above their maxima', () => {
+    const production = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) };
+    expect(problemsOf({ ...production, SANDBOX: 'unsafe-none' })).toEqual([
+      'SANDBOX: unsafe-none runs code without isolation and is refused when NODE_ENV=production',
+    ]);
+    expect(parseConfig({ SANDBOX: 'unsafe-none' }).ok).toBe(true);
+    expect(problemsOf({ SANDBOX: 'docker' })[0]).toMatch(/^SANDBOX: /);
+    expect(problemsOf({ SANDBOX_CPU_MS: '20000' })).toEqual([
+      'SANDBOX_CPU_MS: must not exceed SANDBOX_MAX_CPU_MS',
+    ]);
+  });
+
   it('wants ADMIN_EMAIL and ADMIN_PASSWORD together', () => {
     expect(problemsOf({ ADMIN_EMAIL: 'root@example.com' })).toEqual([
       'ADMIN_PASSWORD: must be set together with ADMIN_EMAIL',
