@@ -387,3 +387,31 @@ describe.each(databaseKinds())('the Judge0-compatible surface on %s', (kind) => 
     );
   });
 });
+
+describe('Judge0 submissions are rate-limited like runs', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ env: { JUDGE0_AUTH_TOKEN: KEY, RATE_LIMIT_RUNS_PER_MINUTE: '2' } });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('per user, while the key (one trusted backend) gets a user allowance', async () => {
+    const student = await signedIn(t, 'student');
+    const create = (headers: Record<string, string>) =>
+      t.app.inject({
+        method: 'POST',
+        url: '/judge0/submissions',
+        headers,
+        payload: { source_code: 'x', language_id: 150000 },
+      });
+    const codes = [];
+    for (let index = 0; index < 3; index += 1)
+      codes.push((await create(bearer(student))).statusCode);
+    expect(codes).toEqual([422, 422, 429]);
+    const limited = await create(bearer(student));
+    expect(limited.headers['retry-after']).toEqual(expect.any(String));
+    for (let index = 0; index < 3; index += 1) expect((await create(key)).statusCode).toBe(422);
+  });
+});

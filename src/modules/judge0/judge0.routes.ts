@@ -72,13 +72,14 @@ export function judge0Routes(deps: {
 }): FastifyPluginAsyncZod {
   const tags = ['judge0'];
   const keyCheck = createKeyCheck(deps.authToken);
-  // The key is one trusted backend (counted per IP, as it sends no user): it gets a user's allowance.
+  // The key is one trusted backend serving many people (counted per IP, as it names no user):
+  // it gets a signed-in user's general allowance, also for creating submissions.
   const perMinute = (userMax: number) => ({
     timeWindow: 60_000,
-    max: (request: FastifyRequest, key: string) =>
-      keyCheck(request) === 'valid' || key.startsWith('user:')
-        ? userMax
-        : deps.rateLimits.anonymousPerMinute,
+    max: (request: FastifyRequest, key: string) => {
+      if (keyCheck(request) === 'valid') return deps.rateLimits.userPerMinute;
+      return key.startsWith('user:') ? userMax : deps.rateLimits.anonymousPerMinute;
+    },
   });
   const config = {
     access: 'authenticated' as const,
