@@ -38,6 +38,10 @@ describe('parseConfig', () => {
   it('never echoes a secret-looking value back', () => {
     const problems = problemsOf({ DATABASE_URL: 'mysql://root:hunter2@db/x' });
     expect(problems.join('\n')).not.toContain('hunter2');
+    const judge0 = problemsOf({ JUDGE0_AUTH_TOKEN: 'short-key' });
+    expect(judge0).toEqual([
+      'JUDGE0_AUTH_TOKEN: must be at least 16 characters (got a value that is not shown)',
+    ]);
   });
 
   it('refuses out-of-range ports', () => {
