@@ -291,6 +291,14 @@ describe.each(databaseKinds())('the Judge0-compatible surface on %s', (kind) => 
       cpu_time_limit: 0.5,
     });
     expect(slow).toMatchObject({ status: { id: 5 }, cpu_time_limit: '0.5' });
+
+    const greedy = await run({
+      source_code: 'chunks = []\nwhile True:\n    chunks.append(bytearray(1 << 20))\n',
+      language_id: 71,
+      memory_limit: 65_536,
+    });
+    expect(greedy).toMatchObject({ message: 'Memory limit exceeded', memory_limit: 65_536 });
+    expect([7, 10, 11, 12]).toContain(greedy.status?.id);
   });
 
   it('queues a submission for a token and finishes it in a worker', async () => {
@@ -350,6 +358,22 @@ describe.each(databaseKinds())('the Judge0-compatible surface on %s', (kind) => 
       submissions: [{ source_code: 'x', language_id: 1 }],
     });
     expect(invalid.statusCode).toBe(422);
+  });
+
+  it('changes nothing when the run job is delivered again', async () => {
+    const { token } = (
+      await post('/judge0/submissions', { source_code: 'print(7)', language_id: 71 })
+    ).json() as { token: string };
+    const done = await untilDone(token);
+    await t.deps.judge0.run({
+      token,
+      attempt: 2,
+      transaction: () => {
+        throw new Error('a finished submission is not written again');
+      },
+      logger: t.deps.logger,
+    });
+    expect(await untilDone(token)).toEqual(done);
   });
 
   it("keeps each owner's tokens to themselves", async () => {
