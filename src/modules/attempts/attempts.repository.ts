@@ -1,5 +1,7 @@
 import { and, asc, desc, eq, lt, ne, or, sql } from 'drizzle-orm';
 import type { Database, Executor } from '../../platform/db/database.ts';
+import { prepareRows, rowMapper } from '../../platform/db/prepared.ts';
+import { attendance } from '../attendance/attendance.tables.ts';
 import {
   type AttemptRow,
   attemptAnswers,
@@ -30,15 +32,68 @@ const startedBefore = (after?: { startedAt: Date; id: string }) =>
       ]
     : [];
 
+const toAttempt = rowMapper(attempts);
+const ph = sql.placeholder;
+
 export function createAttemptsRepository(db: Database) {
+  // Exam day runs these thousands of times a second: built once, planned once per connection.
+  const findOne = db
+    .select()
+    .from(attempts)
+    .where(eq(attempts.id, ph('id')))
+    .prepare('attempts_find');
+  const ofUserAndQuiz = db
+    .select()
+    .from(attempts)
+    .where(and(eq(attempts.quizId, ph('quizId')), eq(attempts.userId, ph('userId'))))
+    .orderBy(asc(attempts.number))
+    .prepare('attempts_of_user_and_quiz');
+  const answersQuery = db
+    .select({ questionId: attemptAnswers.questionId, answer: attemptAnswers.answer })
+    .from(attemptAnswers)
+    .where(eq(attemptAnswers.attemptId, ph('attemptId')))
+    .prepare('attempts_answers_of');
+  // The attempt and its presence in one statement: as atomic as a transaction, one round trip
+  // instead of four, and no pooled connection held between them.
+  const startOne = prepareRows<Record<string, unknown>>(
+    db,
+    'attempts_start',
+    sql`with inserted as (
+      insert into ${attempts} (id, quiz_id, user_id, number, status, slots, started_at, expires_at, max_score)
+      values (${ph('id')}, ${ph('quizId')}, ${ph('userId')}, ${ph('number')}, 'active',
+        ${ph('slots')}::jsonb, ${ph('startedAt')}, ${ph('expiresAt')}, ${ph('maxScore')})
+      on conflict do nothing
+      returning *
+    ), present as (
+      insert into ${attendance} (id, quiz_id, user_id, status, timestamp, source, created_at, updated_at)
+      select ${ph('attendanceId')}, quiz_id, user_id, 'present', started_at, 'attempt', started_at, started_at
+      from inserted
+      on conflict do nothing
+    )
+    select * from inserted`,
+  );
+  // The key-share lock makes a save and a submit take turns: a save either lands before the
+  // submit reads the answers, or finds the attempt no longer active (the lock waits for the
+  // submit's commit, then re-reads the row).
+  const saveOne = prepareRows<{ attempt_id: string }>(
+    db,
+    'attempts_save_answer',
+    sql`with live as (
+      select id from ${attempts}
+      where id = ${ph('attemptId')} and user_id = ${ph('userId')} and status = 'active'
+      for key share
+    )
+    insert into ${attemptAnswers} (attempt_id, question_id, answer, saved_at)
+    select id, ${ph('questionId')}, ${ph('answer')}::jsonb, ${ph('at')} from live
+    on conflict (attempt_id, question_id)
+      do update set answer = excluded.answer, saved_at = excluded.saved_at
+    returning attempt_id`,
+  );
+
   return {
     /** Every attempt of one user at one quiz, oldest first (a handful at most). */
     async ofUserAndQuiz(userId: string, quizId: string): Promise<AttemptRow[]> {
-      return db
-        .select()
-        .from(attempts)
-        .where(and(eq(attempts.quizId, quizId), eq(attempts.userId, userId)))
-        .orderBy(asc(attempts.number));
+      return ofUserAndQuiz.execute({ userId, quizId });
     },
 
     /** Inserts unless another active attempt or the same number exists (both unique): then undefined. */
@@ -51,8 +106,27 @@ export function createAttemptsRepository(db: Database) {
       return inserted;
     },
 
+    /**
+     * A new active attempt and the student's presence at the quiz (once per quiz), outside any
+     * transaction. Undefined when another active attempt or the same number exists.
+     */
+    async start(row: {
+      id: string;
+      quizId: string;
+      userId: string;
+      number: number;
+      slots: AttemptRow['slots'];
+      startedAt: Date;
+      expiresAt: Date | null;
+      maxScore: string;
+      attendanceId: string;
+    }): Promise<AttemptRow | undefined> {
+      const [inserted] = await startOne({ ...row, slots: JSON.stringify(row.slots) });
+      return inserted && toAttempt(inserted);
+    },
+
     async find(id: string): Promise<AttemptRow | undefined> {
-      const [row] = await db.select().from(attempts).where(eq(attempts.id, id));
+      const [row] = await findOne.execute({ id });
       return row;
     },
 
@@ -77,11 +151,7 @@ export function createAttemptsRepository(db: Database) {
       return row!;
     },
 
-    /**
-     * Last write wins, but only while the attempt is active. The key-share lock makes a save
-     * and a submit take turns: a save either lands before the submit reads the answers, or
-     * finds the attempt no longer active.
-     */
+    /** Last write wins, but only while the attempt is active. */
     async saveAnswer(save: {
       attemptId: string;
       userId: string;
@@ -89,25 +159,19 @@ export function createAttemptsRepository(db: Database) {
       answer: unknown;
       at: Date;
     }): Promise<boolean> {
-      const result = await db.execute(sql`
-        with live as (
-          select id from ${attempts}
-          where id = ${save.attemptId} and user_id = ${save.userId} and status = 'active'
-          for key share
-        )
-        insert into ${attemptAnswers} (attempt_id, question_id, answer, saved_at)
-        select id, ${save.questionId}, ${JSON.stringify(save.answer)}::jsonb, ${save.at} from live
-        on conflict (attempt_id, question_id)
-          do update set answer = excluded.answer, saved_at = excluded.saved_at
-        returning attempt_id`);
-      return (result as unknown as { rows: unknown[] }).rows.length === 1;
+      const rows = await saveOne({ ...save, answer: JSON.stringify(save.answer) });
+      return rows.length === 1;
     },
 
+    /** Inside a transaction pass it as `executor`; on `db` the prepared statement is used. */
     async answersOf(executor: Executor, attemptId: string): Promise<Map<string, unknown>> {
-      const rows = await executor
-        .select({ questionId: attemptAnswers.questionId, answer: attemptAnswers.answer })
-        .from(attemptAnswers)
-        .where(eq(attemptAnswers.attemptId, attemptId));
+      const rows =
+        executor === db
+          ? await answersQuery.execute({ attemptId })
+          : await executor
+              .select({ questionId: attemptAnswers.questionId, answer: attemptAnswers.answer })
+              .from(attemptAnswers)
+              .where(eq(attemptAnswers.attemptId, attemptId));
       return new Map(rows.map((row) => [row.questionId, row.answer]));
     },
 

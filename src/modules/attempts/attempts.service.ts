@@ -72,6 +72,12 @@ export function createAttemptsService(deps: {
     return paper;
   };
   const forgetPaper = (quizId?: string) => (quizId ? papers.delete(quizId) : papers.clear());
+  // Quizzes this process has seen taken (first_attempt_at is never cleared).
+  const taken = new Set<string>();
+  const markedTaken = (quizId: string) => {
+    if (taken.size >= 10_000) taken.clear();
+    taken.add(quizId);
+  };
 
   // An attempt's owner, quiz, layout and end never change: autosaves read them from memory.
   const known = new Map<string, AttemptRow>();
@@ -255,27 +261,36 @@ export function createAttemptsService(deps: {
         shuffleQuestions: quiz.shuffleQuestions,
         shuffleOptions: quiz.shuffleOptions,
       });
+      const row = {
+        id: randomUUID(),
+        quizId,
+        userId: principal.userId,
+        number: mine.length + 1,
+        slots,
+        startedAt: now,
+        expiresAt: expiryOf(now, num(quiz.durationMinutes), quiz.closesAt),
+        maxScore: String(slots.reduce((sum, slot) => sum + slot.points, 0)),
+      };
       try {
-        const inserted = await deps.db.transaction(async (tx) => {
-          if (!quiz.firstAttemptAt) {
-            const version = await deps.quizzes.markTaken(tx, quizId);
-            if (version && version.getTime() !== quiz.updatedAt.getTime()) throw new StalePaper();
-          }
-          const row = await repository.insert(tx, {
-            id: randomUUID(),
-            quizId,
-            userId: principal.userId,
-            number: mine.length + 1,
-            status: 'active',
-            slots,
-            startedAt: now,
-            expiresAt: expiryOf(now, num(quiz.durationMinutes), quiz.closesAt),
-            maxScore: String(slots.reduce((sum, slot) => sum + slot.points, 0)),
-          });
-          if (row)
-            await deps.attendance.recordPresent(tx, { quizId, userId: principal.userId, at: now });
-          return row;
-        });
+        // Once a quiz is taken it stays taken, so only its first starts need the transaction
+        // that marks it against a concurrent edit.
+        const inserted =
+          quiz.firstAttemptAt || taken.has(quizId)
+            ? await repository.start({ ...row, attendanceId: randomUUID() })
+            : await deps.db.transaction(async (tx) => {
+                const version = await deps.quizzes.markTaken(tx, quizId);
+                if (version && version.getTime() !== quiz.updatedAt.getTime())
+                  throw new StalePaper();
+                const created = await repository.insert(tx, { ...row, status: 'active' });
+                if (created)
+                  await deps.attendance.recordPresent(tx, {
+                    quizId,
+                    userId: principal.userId,
+                    at: now,
+                  });
+                return created;
+              });
+        if (!quiz.firstAttemptAt) markedTaken(quizId);
         // Nothing inserted: a parallel start won; the next round returns its attempt.
         if (inserted) return { row: remember(inserted), created: true };
       } catch (error) {

@@ -281,7 +281,7 @@ export function createAuthService(deps: {
   /** The caller's password, checked with the sign-in limit per user so a stolen token cannot guess it. */
   const confirmPassword = async (userId: string, password: string) => {
     await limit(`password-check:${userId}`, 'Too many password attempts; wait a minute.');
-    const state = await deps.users.authState(userId);
+    const state = await deps.users.credentialsById(userId);
     if (!state || !(await verifyPassword(state.passwordHash, password))) throw passwordIncorrect();
     return state;
   };

@@ -1,5 +1,5 @@
 import { and, desc, eq, ilike, isNotNull, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
-import { type Executor, postgresErrorCode, UNIQUE_VIOLATION } from '../../platform/db/database.ts';
+import { type Database, postgresErrorCode, UNIQUE_VIOLATION } from '../../platform/db/database.ts';
 import { emailTaken } from './users.errors.ts';
 import type { Role } from './users.models.ts';
 import { type UserRow, users } from './users.tables.ts';
@@ -7,7 +7,27 @@ import { type UserRow, users } from './users.tables.ts';
 export type UserListFilter = { role?: Role; q?: string; includeDeleted?: boolean };
 export type UserCursor = { createdAt: Date; id: string };
 
-export function createUsersRepository(db: Executor) {
+/** The columns a request's authentication needs (no password hash). */
+export type UserStanding = Pick<
+  UserRow,
+  'id' | 'email' | 'name' | 'role' | 'status' | 'tokenVersion' | 'deletedAt'
+>;
+
+export function createUsersRepository(db: Database) {
+  // Every request with a token whose standing is not cached reads this: built once.
+  const standingById = db
+    .select({
+      id: users.id,
+      email: users.email,
+      name: users.name,
+      role: users.role,
+      status: users.status,
+      tokenVersion: users.tokenVersion,
+      deletedAt: users.deletedAt,
+    })
+    .from(users)
+    .where(eq(users.id, sql.placeholder('id')))
+    .prepare('users_standing_by_id');
   return {
     async insert(user: {
       id: string;
@@ -30,6 +50,11 @@ export function createUsersRepository(db: Executor) {
 
     async findById(id: string): Promise<UserRow | undefined> {
       const [row] = await db.select().from(users).where(eq(users.id, id));
+      return row;
+    },
+
+    async standingById(id: string): Promise<UserStanding | undefined> {
+      const [row] = await standingById.execute({ id });
       return row;
     },
 

@@ -7,7 +7,7 @@ import { decodeCursor, toPage } from '../../platform/http/pagination.ts';
 import type { Logger } from '../../platform/logger/logger.ts';
 import { cannotChangeSelf, userNotFound } from './users.errors.ts';
 import { normalizeEmail, type Role } from './users.models.ts';
-import type { UsersRepository } from './users.repository.ts';
+import type { UserStanding, UsersRepository } from './users.repository.ts';
 import type { UserRow } from './users.tables.ts';
 
 export type PublicUser = {
@@ -31,7 +31,7 @@ export const toPublicUser = (row: UserRow): PublicUser => ({
   createdAt: row.createdAt.toISOString(),
 });
 
-/** What a request needs to know about its caller; cached briefly, dropped on every change. */
+/** What a request needs to know about its caller; cached, dropped on every change. */
 export type AuthState = {
   userId: string;
   email: string;
@@ -41,15 +41,21 @@ export type AuthState = {
   active: boolean;
   status: UserRow['status'];
   deleted: boolean;
-  passwordHash: string;
 };
+
+/** An account's standing with its password hash, for checking a password; never cached. */
+export type Credentials = AuthState & { passwordHash: string };
 
 export type UserChange = {
   userId: string;
   action: 'created' | 'updated' | 'role_changed' | 'disabled' | 'enabled' | 'deleted';
 };
 
-const AUTH_STATE_TTL_MS = 2_000;
+/**
+ * Every change drops the entry here at once and, through `users.changed`, in every other
+ * process; the expiry only bounds how long a lost invalidation (a Redis outage) can last.
+ */
+const AUTH_STATE_TTL_MS = 30_000;
 const cursorSchema = z.object({ createdAt: z.iso.datetime(), id: z.string() });
 
 export function createUsersService(deps: {
@@ -104,7 +110,7 @@ export function createUsersService(deps: {
       email: string;
       name: string;
       passwordHash: string;
-    }): Promise<AuthState> {
+    }): Promise<Credentials> {
       const email = normalizeEmail(input.email);
       try {
         const row = await deps.repository.insert({
@@ -117,13 +123,13 @@ export function createUsersService(deps: {
           createdAt: now(),
         });
         await changed({ userId: row.id, action: 'created' });
-        return authStateOf(row);
+        return credentialsOf(row);
       } catch (error) {
         const existing =
           isAppError(error) && error.code === 'EMAIL_TAKEN'
             ? await deps.repository.findLiveByEmail(email)
             : undefined;
-        if (existing) return authStateOf(existing);
+        if (existing) return credentialsOf(existing);
         throw error;
       }
     },
@@ -187,15 +193,21 @@ export function createUsersService(deps: {
     },
 
     /** The live account with this email and its password hash, for sign-in. */
-    async credentialsByEmail(email: string): Promise<AuthState | undefined> {
+    async credentialsByEmail(email: string): Promise<Credentials | undefined> {
       const row = await deps.repository.findLiveByEmail(normalizeEmail(email));
-      return row ? authStateOf(row) : undefined;
+      return row ? credentialsOf(row) : undefined;
+    },
+
+    /** The live account's credentials as stored now (a password check must not use a cache). */
+    async credentialsById(userId: string): Promise<Credentials | undefined> {
+      const row = await deps.repository.findById(userId);
+      return row && !row.deletedAt ? credentialsOf(row) : undefined;
     },
 
     /** The most recently deleted account with this email, so its owner hears why sign-in fails. */
-    async deletedCredentialsByEmail(email: string): Promise<AuthState | undefined> {
+    async deletedCredentialsByEmail(email: string): Promise<Credentials | undefined> {
       const row = await deps.repository.findLatestDeletedByEmail(normalizeEmail(email));
-      return row ? authStateOf(row) : undefined;
+      return row ? credentialsOf(row) : undefined;
     },
 
     async get(id: string): Promise<PublicUser> {
@@ -204,12 +216,12 @@ export function createUsersService(deps: {
       return toPublicUser(row);
     },
 
-    /** The caller's current standing, from a short cache that every change clears. */
+    /** The caller's current standing, from a cache that every change clears. */
     async authState(userId: string): Promise<AuthState | undefined> {
       const hit = cache.get(userId);
       if (hit && hit.until > now().getTime()) return hit.state;
       const generation = generations.get(userId) ?? 0;
-      const row = await deps.repository.findById(userId);
+      const row = await deps.repository.standingById(userId);
       const state = row && !row.deletedAt ? authStateOf(row) : undefined;
       if ((generations.get(userId) ?? 0) === generation) {
         cache.set(userId, { state, until: now().getTime() + AUTH_STATE_TTL_MS });
@@ -301,7 +313,7 @@ export function createUsersService(deps: {
   return service;
 }
 
-function authStateOf(row: UserRow): AuthState {
+function authStateOf(row: UserStanding): AuthState {
   return {
     userId: row.id,
     email: row.email,
@@ -311,8 +323,12 @@ function authStateOf(row: UserRow): AuthState {
     active: row.status === 'active' && row.deletedAt === null,
     status: row.status,
     deleted: row.deletedAt !== null,
-    passwordHash: row.passwordHash,
   };
 }
+
+const credentialsOf = (row: UserRow): Credentials => ({
+  ...authStateOf(row),
+  passwordHash: row.passwordHash,
+});
 
 export type UsersService = ReturnType<typeof createUsersService>;
