@@ -120,8 +120,11 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
       name: 'sandbox',
       critical: false,
       explains: true,
+      // Never waits for detection (a self-test and a probe per toolchain take seconds on a busy
+      // machine): until it is done the sandbox is honestly down.
       run: async () => {
-        const status = await execution.status();
+        const status = execution.peek();
+        if (!status) throw new Error('still detecting (self-test and toolchain probes)');
         if (!status.available) throw new Error(status.reason ?? 'unavailable');
         return { languages: status.languages.map((language) => language.id) };
       },

@@ -28,6 +28,8 @@ describe('platform HTTP surface', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await createTestApp({ beforeReady: (app) => app.register(probeRoutes) });
+    // Sandbox detection runs in the background; /health reports it down until it is done.
+    await t.deps.execution.status();
   });
   afterAll(async () => {
     await t.close();

@@ -34,6 +34,7 @@ describe('a machine without a usable sandbox', () => {
         Promise.reject(new SandboxUnavailableError('bwrap is not installed')),
     });
     try {
+      await t.deps.execution.status();
       const health = await t.app.inject({ method: 'GET', url: '/health' });
       expect(health.json().checks.sandbox).toMatchObject({
         status: 'down',
@@ -59,6 +60,24 @@ describe('a machine without a usable sandbox', () => {
       });
       expect(t.logs.some((line) => line.msg.includes('code execution is unavailable'))).toBe(true);
     } finally {
+      await t.close();
+    }
+  });
+
+  it('reports the sandbox down while it is still being detected, without waiting for it', async () => {
+    let finish: (error: Error) => void = () => undefined;
+    const t = await createTestApp({
+      detectSandboxHost: () => new Promise((_, reject) => (finish = reject)),
+    });
+    try {
+      const health = await t.app.inject({ method: 'GET', url: '/health' });
+      expect(health.statusCode).toBe(200);
+      expect(health.json().checks.sandbox).toMatchObject({
+        status: 'down',
+        reason: 'still detecting (self-test and toolchain probes)',
+      });
+    } finally {
+      finish(new SandboxUnavailableError('stopped'));
       await t.close();
     }
   });

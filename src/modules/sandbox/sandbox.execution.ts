@@ -160,8 +160,12 @@ export function createExecutionService(options: {
     };
   };
   let ready: Promise<Ready> | undefined;
+  let settled: SandboxStatus | undefined;
   const readyOnce = () => {
-    ready ??= detect();
+    ready ??= detect().then((state) => {
+      settled = state.status;
+      return state;
+    });
     return ready;
   };
 
@@ -213,6 +217,10 @@ export function createExecutionService(options: {
 
   return {
     status: async () => (await readyOnce()).status,
+    peek: () => {
+      void readyOnce();
+      return settled;
+    },
     execute,
     limits,
     close: async () => {

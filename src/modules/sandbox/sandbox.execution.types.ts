@@ -63,6 +63,8 @@ export interface ExecutionResult {
 export interface ExecutionService {
   /** Waits for start-up detection (sandbox host, self-test, toolchain probes) the first time. */
   status(): Promise<SandboxStatus>;
+  /** The status if detection has finished, else undefined (and detection is started). */
+  peek(): SandboxStatus | undefined;
   /**
    * Compiles and runs in the pool. Throws `sandboxUnavailable` (503), `languageNotAvailable`
    * (400) or `sandboxBusy` (503 with retry-after); user-code failures are statuses, not throws.
