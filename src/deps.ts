@@ -42,7 +42,7 @@ import {
   type RateLimiter,
 } from './platform/ratelimit/limiter.ts';
 import { createRedisFactory, type RedisFactory, withTimeout } from './platform/redis/redis.ts';
-import { createLocalStorage } from './platform/storage/storage.ts';
+import { createStorage } from './platform/storage/create-storage.ts';
 
 export type DepsOverrides = {
   clock?: Clock;
@@ -100,7 +100,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
   });
   metrics = createMetrics({ queueDepth: () => jobs.depth() });
 
-  const storage = createLocalStorage({ dataDir: config.dataDir, storageUrl: config.storageUrl });
+  const storage = createStorage(config);
 
   // Detection (host, self-test, toolchains) runs on first use: /health, /languages or a run.
   const execution = createExecutionService({
@@ -291,6 +291,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
       redisProbe?.disconnect();
       limiterConnection?.disconnect();
       await mailer.close().catch(() => {});
+      storage.close();
       await database
         .close()
         .catch((error: unknown) => logger.warn({ err: error }, 'database close failed'));

@@ -8,7 +8,7 @@ import { openDatabase } from './platform/db/database.ts';
 import { createLogger } from './platform/logger/logger.ts';
 import { PACKAGE_ROOT } from './platform/paths.ts';
 import { createRedisFactory, withTimeout } from './platform/redis/redis.ts';
-import { createLocalStorage } from './platform/storage/storage.ts';
+import { createStorage } from './platform/storage/create-storage.ts';
 
 type Line = (text: string) => void;
 
@@ -75,9 +75,13 @@ export async function runDoctor(config: Config, print: Line): Promise<boolean> {
   } else {
     print('-     redis     not configured: in-process queue, scheduler and event bus');
   }
-  const storage = createLocalStorage({ dataDir: config.dataDir, storageUrl: config.storageUrl });
+  const storage = createStorage(config);
   await report('storage', storage.location, true, async () => {
-    await storage.check();
+    try {
+      await storage.check();
+    } finally {
+      storage.close();
+    }
     return undefined;
   });
   await reportSandbox(config, print);

@@ -64,6 +64,11 @@ const envSchema = z.object({
   SMTP_URL: optional(urlWithProtocols(['smtp:', 'smtps:'], 'smtp://user:pass@host:587')),
   MAIL_FROM: z.string().min(3).default('Assay <no-reply@assay.local>'),
   STORAGE_URL: optional(urlWithProtocols(['file:', 's3:'], 'file:///var/lib/assay or s3://bucket')),
+  S3_ENDPOINT: optional(urlWithProtocols(['http:', 'https:'], 'https://s3.example.com')),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_ACCESS_KEY_ID: optional(z.string()),
+  S3_SECRET_ACCESS_KEY: optional(z.string()),
+  S3_FORCE_PATH_STYLE: booleanFlag.default(false),
   CORS_ORIGINS: z.string().default(''),
   TRUSTED_PROXIES: z.string().default(''),
   WORKER_CONCURRENCY: positiveInt(4),
@@ -115,6 +120,14 @@ export type Config = Readonly<{
   admin: Readonly<{ email: string; password: string }> | undefined;
   mail: Readonly<{ smtpUrl: string | undefined; from: string }>;
   storageUrl: string | undefined;
+  /** Used when STORAGE_URL is s3://…; unset keys fall back to the AWS SDK's own chain. */
+  s3: Readonly<{
+    endpoint: string | undefined;
+    region: string;
+    accessKeyId: string | undefined;
+    secretAccessKey: string | undefined;
+    forcePathStyle: boolean;
+  }>;
   jobs: Readonly<{ concurrency: number; leaseMs: number; sweepIntervalMs: number }>;
   shutdownTimeoutMs: number;
   health: Readonly<{ cacheMs: number; checkTimeoutMs: number }>;
@@ -226,6 +239,13 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
         : undefined,
     mail: { smtpUrl: raw.SMTP_URL, from: raw.MAIL_FROM },
     storageUrl: raw.STORAGE_URL,
+    s3: {
+      endpoint: raw.S3_ENDPOINT,
+      region: raw.S3_REGION,
+      accessKeyId: raw.S3_ACCESS_KEY_ID,
+      secretAccessKey: raw.S3_SECRET_ACCESS_KEY,
+      forcePathStyle: raw.S3_FORCE_PATH_STYLE,
+    },
     jobs: {
       concurrency: raw.WORKER_CONCURRENCY,
       leaseMs: raw.JOB_LEASE_MS,
