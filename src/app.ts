@@ -118,6 +118,7 @@ export async function buildApp(deps: Deps): Promise<App> {
   await registerRateLimits(app, {
     redis: deps.limiterConnection,
     prefix: deps.config.redis.prefix,
+    clock: deps.clock,
     limits: deps.config.rateLimits,
     userOf: async (request) => {
       const token = bearerToken(request);
