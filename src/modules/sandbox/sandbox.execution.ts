@@ -6,6 +6,8 @@ import type {
   ExecutionResult,
   ExecutionService,
   SandboxStatus,
+  TestsOutcome,
+  TestsRequest,
 } from './sandbox.execution.types.ts';
 import { detectSandboxHost, type SandboxHost } from './sandbox.host.ts';
 import { LANGUAGES, type LanguageSpec } from './sandbox.languages.ts';
@@ -14,7 +16,7 @@ import { createFairPool, PoolFullError } from './sandbox.pool.ts';
 import { selfTestSandbox } from './sandbox.selftest.ts';
 import { createSandboxService, type SandboxService } from './sandbox.service.ts';
 import { probeToolchains } from './sandbox.toolchains.ts';
-import type { Limits } from './sandbox.types.ts';
+import type { Limits, RunResult } from './sandbox.types.ts';
 import { runUnsandboxed } from './sandbox.unsafe.ts';
 
 const MiB = 1024 * 1024;
@@ -169,42 +171,18 @@ export function createExecutionService(options: {
     return ready;
   };
 
-  async function execute(request: ExecutionRequest): Promise<ExecutionResult> {
+  /** The ready sandbox, if it can run this language; else the error the caller should see. */
+  const admit = async (language: string) => {
     const state = await readyOnce();
     if (!state.ok) throw sandboxUnavailable(state.status.reason ?? undefined);
-    const offered = state.status.languages.map((language) => language.id);
-    if (!offered.includes(request.language)) throw languageNotAvailable(request.language, offered);
+    const offered = state.status.languages.map((candidate) => candidate.id);
+    if (!offered.includes(language)) throw languageNotAvailable(language, offered);
+    return state;
+  };
+
+  const inPool = async <T>(owner: string, work: () => Promise<T>): Promise<T> => {
     try {
-      return await pool.run(request.owner, async () => {
-        const prepared = await state.service.prepare({
-          language: request.language,
-          source: request.source,
-        });
-        const compileOutput = prepared.compile
-          ? Buffer.concat([prepared.compile.stdout, prepared.compile.stderr])
-          : null;
-        const outcome = prepared.ok
-          ? await state.service.run({
-              program: prepared.program,
-              ...(request.stdin === undefined ? {} : { stdin: request.stdin }),
-              limits: { ...run, ...request.limits },
-            })
-          : prepared.compile;
-        return {
-          status: outcome.verdict,
-          stdout: prepared.ok ? outcome.stdout : Buffer.alloc(0),
-          stderr: prepared.ok ? outcome.stderr : Buffer.alloc(0),
-          compileOutput,
-          exitCode: outcome.exitCode,
-          signal: outcome.signal,
-          cpuMs: outcome.cpuMs,
-          wallMs: outcome.wallMs,
-          memoryBytes: outcome.memoryBytes,
-          limitExceeded: outcome.limitExceeded,
-          stdoutTruncated: outcome.stdoutTruncated,
-          stderrTruncated: outcome.stderrTruncated,
-        };
-      });
+      return await pool.run(owner, work);
     } catch (error) {
       if (error instanceof PoolFullError) {
         const { running, queued } = pool.stats();
@@ -213,10 +191,71 @@ export function createExecutionService(options: {
       }
       throw error;
     }
+  };
+
+  const compileOutputOf = (compile: RunResult | null) =>
+    compile ? Buffer.concat([compile.stdout, compile.stderr]) : null;
+
+  async function execute(request: ExecutionRequest): Promise<ExecutionResult> {
+    const state = await admit(request.language);
+    return inPool(request.owner, async () => {
+      const prepared = await state.service.prepare({
+        language: request.language,
+        source: request.source,
+      });
+      const outcome = prepared.ok
+        ? await state.service.run({
+            program: prepared.program,
+            ...(request.stdin === undefined ? {} : { stdin: request.stdin }),
+            limits: { ...run, ...request.limits },
+          })
+        : prepared.compile;
+      return {
+        status: outcome.verdict,
+        stdout: prepared.ok ? outcome.stdout : Buffer.alloc(0),
+        stderr: prepared.ok ? outcome.stderr : Buffer.alloc(0),
+        compileOutput: compileOutputOf(prepared.compile),
+        exitCode: outcome.exitCode,
+        signal: outcome.signal,
+        cpuMs: outcome.cpuMs,
+        wallMs: outcome.wallMs,
+        memoryBytes: outcome.memoryBytes,
+        limitExceeded: outcome.limitExceeded,
+        stdoutTruncated: outcome.stdoutTruncated,
+        stderrTruncated: outcome.stderrTruncated,
+      };
+    });
+  }
+
+  async function executeTests(request: TestsRequest): Promise<TestsOutcome> {
+    const state = await admit(request.language);
+    // One slot for the whole submission: compile once, then every test in order.
+    return inPool(request.owner, async () => {
+      const prepared = await state.service.prepare({
+        language: request.language,
+        source: request.source,
+      });
+      const compile = prepared.compile
+        ? { status: prepared.compile.verdict, output: compileOutputOf(prepared.compile)! }
+        : null;
+      if (!prepared.ok) return { compile, tests: [] };
+      const tests: RunResult[] = [];
+      for (const [index, test] of request.tests.entries()) {
+        const result = await state.service.run({
+          program: prepared.program,
+          stdin: test.stdin,
+          limits: { ...run, ...request.limits },
+        });
+        tests.push(result);
+        await request.onTest?.(index, result);
+      }
+      return { compile, tests };
+    });
   }
 
   return {
     status: async () => (await readyOnce()).status,
+    executeTests,
     peek: () => {
       void readyOnce();
       return settled;

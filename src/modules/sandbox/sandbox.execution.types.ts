@@ -1,4 +1,4 @@
-import type { LimitName, Limits, Verdict } from './sandbox.types.ts';
+import type { LimitName, Limits, RunResult, Verdict } from './sandbox.types.ts';
 
 /** A language whose toolchain answered its version probe on this machine. */
 export interface AvailableLanguage {
@@ -59,6 +59,23 @@ export interface ExecutionResult {
   stderrTruncated: boolean;
 }
 
+/** One submission against its tests: compiled once, then every test run in order. */
+export interface TestsRequest {
+  language: string;
+  source: string | Buffer;
+  tests: ReadonlyArray<{ stdin: string | Buffer }>;
+  limits?: Partial<Limits>;
+  owner: string;
+  /** Called after each test, in order (progress events). */
+  onTest?: (index: number, result: RunResult) => void | Promise<void>;
+}
+
+export interface TestsOutcome {
+  /** Null for languages that do not compile; `status` other than `ok` means no test ran. */
+  compile: { status: Verdict; output: Buffer } | null;
+  tests: RunResult[];
+}
+
 /** Runs untrusted programs through the machine's pool of sandboxes (`deps.execution`). */
 export interface ExecutionService {
   /** Waits for start-up detection (sandbox host, self-test, toolchain probes) the first time. */
@@ -70,6 +87,8 @@ export interface ExecutionService {
    * (400) or `sandboxBusy` (503 with retry-after); user-code failures are statuses, not throws.
    */
   execute(request: ExecutionRequest): Promise<ExecutionResult>;
+  /** Same errors as `execute`; the pool slot is held for the whole submission. */
+  executeTests(request: TestsRequest): Promise<TestsOutcome>;
   /** The defaults and the most a request may ask for. */
   readonly limits: {
     run: Limits;
