@@ -1,0 +1,28 @@
+import type { JobCatalogue, JobHandlers } from '../../platform/queue/queue.types.ts';
+import { JUDGE_ATTEMPTS, type SubmissionsService } from './submissions.service.ts';
+
+export type SubmissionsJobs = {
+  /** Judges one submission; the row holds everything, the payload only its id. */
+  'submissions.judge': { submissionId: string };
+};
+
+export const submissionsJobCatalogue: JobCatalogue<SubmissionsJobs> = {
+  'submissions.judge': { queue: 'judge', maxAttempts: JUDGE_ATTEMPTS, backoffMs: 2_000 },
+};
+
+/** One job per submission, however often it is enqueued. */
+export const judgeJobId = (submissionId: string) => `submissions.judge.${submissionId}`;
+
+export function createSubmissionsJobHandlers(deps: {
+  submissions: SubmissionsService;
+}): JobHandlers<SubmissionsJobs> {
+  return {
+    'submissions.judge': (payload, context) =>
+      deps.submissions.judge({
+        submissionId: payload.submissionId,
+        attempt: context.attempt,
+        transaction: context.transaction,
+        logger: context.logger,
+      }),
+  };
+}

@@ -1,0 +1,85 @@
+import { and, desc, eq, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
+import type { Database, Executor, Transaction } from '../../platform/db/database.ts';
+import type { SubmissionVerdict, TestOutcome } from './submissions.models.ts';
+import { type SubmissionInsert, type SubmissionRow, submissions } from './submissions.tables.ts';
+
+export type SubmissionFilter = {
+  userId?: string;
+  challengeId?: string;
+  /** Only submissions to these challenges (an instructor's own). */
+  challengeIds?: readonly string[];
+  before?: { createdAt: Date; id: string };
+};
+
+export type JudgedColumns = {
+  status: 'completed' | 'failed';
+  verdict: SubmissionVerdict;
+  score: number;
+  tests: TestOutcome[];
+  compileOutput: string | null;
+  finishedAt: Date;
+};
+
+export function createSubmissionsRepository(db: Database) {
+  return {
+    async insert(executor: Executor, row: SubmissionInsert): Promise<SubmissionRow> {
+      const [inserted] = await executor.insert(submissions).values(row).returning();
+      return inserted!;
+    },
+
+    async find(id: string): Promise<SubmissionRow | undefined> {
+      const [row] = await db.select().from(submissions).where(eq(submissions.id, id));
+      return row;
+    },
+
+    async list(filter: SubmissionFilter, limit: number): Promise<SubmissionRow[]> {
+      const conditions: SQL[] = [];
+      if (filter.userId) conditions.push(eq(submissions.userId, filter.userId));
+      if (filter.challengeId) conditions.push(eq(submissions.challengeId, filter.challengeId));
+      if (filter.challengeIds) {
+        if (filter.challengeIds.length === 0) return [];
+        conditions.push(inArray(submissions.challengeId, [...filter.challengeIds]));
+      }
+      if (filter.before) {
+        const { createdAt, id } = filter.before;
+        conditions.push(
+          or(
+            lt(submissions.createdAt, createdAt),
+            and(eq(submissions.createdAt, createdAt), lt(submissions.id, id)),
+          )!,
+        );
+      }
+      return db
+        .select()
+        .from(submissions)
+        .where(and(...conditions))
+        .orderBy(desc(submissions.createdAt), desc(submissions.id))
+        .limit(limit);
+    },
+
+    /**
+     * Takes a submission for judging: queued, or running under a judge that died (the job's
+     * lease, not this row, decides who may judge). A finished one is left alone: null.
+     */
+    async claim(id: string, now: Date): Promise<SubmissionRow | null> {
+      const [row] = await db
+        .update(submissions)
+        .set({ status: 'running', startedAt: now, tries: sql`${submissions.tries} + 1` })
+        .where(and(eq(submissions.id, id), inArray(submissions.status, ['queued', 'running'])))
+        .returning();
+      return row ?? null;
+    },
+
+    /** Writes the outcome in the job's transaction, only over an unfinished row. */
+    async finish(tx: Transaction, id: string, columns: JudgedColumns): Promise<boolean> {
+      const rows = await tx
+        .update(submissions)
+        .set({ ...columns, score: String(columns.score) })
+        .where(and(eq(submissions.id, id), inArray(submissions.status, ['queued', 'running'])))
+        .returning({ id: submissions.id });
+      return rows.length === 1;
+    },
+  };
+}
+
+export type SubmissionsRepository = ReturnType<typeof createSubmissionsRepository>;

@@ -1,0 +1,322 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Clock } from '../../platform/clock/clock.ts';
+import type { Database, Transaction } from '../../platform/db/database.ts';
+import { validationFailed } from '../../platform/errors/errors.ts';
+import type { Principal } from '../../platform/http/access.ts';
+import { decodeCursor, toPage } from '../../platform/http/pagination.ts';
+import type { Logger } from '../../platform/logger/logger.ts';
+import type { ExecutionService } from '../sandbox/sandbox.execution.types.ts';
+import type { CheckerName } from './submissions.checkers.ts';
+import { submissionNotFound } from './submissions.errors.ts';
+import {
+  judgeTest,
+  overallVerdict,
+  type SubmissionStatus,
+  type SubmissionVerdict,
+  scoreOf,
+  type TestOutcome,
+} from './submissions.models.ts';
+import type { JudgedColumns, SubmissionsRepository } from './submissions.repository.ts';
+import type { SubmissionRow } from './submissions.tables.ts';
+
+const MiB = 1024 * 1024;
+/** Compiler output kept with the submission. */
+const MAX_COMPILE_OUTPUT = 64 * 1024;
+export const JUDGE_ATTEMPTS = 3;
+
+/** What the judge needs of a challenge; the challenges module provides it. */
+export interface JudgedChallenge {
+  id: string;
+  languages: readonly string[];
+  timeLimitMs: number;
+  memoryLimitMb: number;
+  checker: CheckerName;
+  floatTolerance: number | null;
+  points: number;
+}
+
+export interface ChallengePort {
+  /** A live challenge, or null; with `includeDeleted` also one deleted after a submission. */
+  find(id: string, options?: { includeDeleted?: boolean }): Promise<JudgedChallenge | null>;
+  /** Every test in judging order, with its data. Internal: never shown to anyone. */
+  testsForJudging(
+    id: string,
+  ): Promise<Array<{ hidden: boolean; weight: number; input: Buffer; expectedOutput: Buffer }>>;
+  /** Whether this staff member may see the challenge's submissions. */
+  manages(principal: Principal, id: string): Promise<boolean>;
+}
+
+export type SubmissionEvent = {
+  submissionId: string;
+  userId: string;
+  status: SubmissionStatus;
+  verdict?: SubmissionVerdict;
+  /** Per-test progress while running: which test ended, and how. */
+  test?: { index: number; of: number; verdict: TestOutcome['verdict'] };
+};
+
+const cursorSchema = z.object({ createdAt: z.iso.datetime(), id: z.string() });
+
+const isStaff = (principal: Principal) =>
+  principal.role === 'admin' || principal.role === 'instructor';
+
+export function createSubmissionsService(deps: {
+  db: Database;
+  repository: SubmissionsRepository;
+  challenges: ChallengePort;
+  execution: ExecutionService;
+  enqueueJudge: (tx: Transaction, submissionId: string) => Promise<() => Promise<void>>;
+  publish: (event: SubmissionEvent) => Promise<void>;
+  clock: Clock;
+  logger: Logger;
+}) {
+  const { repository, clock } = deps;
+
+  const publish = (event: SubmissionEvent) =>
+    deps
+      .publish(event)
+      .catch((error: unknown) =>
+        deps.logger.warn({ err: error, submissionId: event.submissionId }, 'could not publish'),
+      );
+
+  const present = (row: SubmissionRow) => ({
+    id: row.id,
+    challengeId: row.challengeId,
+    userId: row.userId,
+    language: row.language,
+    status: row.status,
+    verdict: row.verdict,
+    score: row.score === null ? null : Number(row.score),
+    maxScore: Number(row.maxScore),
+    tests: (row.tests ?? []).map((test) =>
+      // Hidden tests never stored more than this; the presenter makes sure all the same.
+      test.hidden
+        ? {
+            index: test.index,
+            hidden: true,
+            verdict: test.verdict,
+            timeMs: test.timeMs,
+            memoryKb: test.memoryKb,
+          }
+        : {
+            index: test.index,
+            hidden: false,
+            verdict: test.verdict,
+            timeMs: test.timeMs,
+            memoryKb: test.memoryKb,
+            ...(test.stdout === undefined ? {} : { stdout: test.stdout }),
+            ...(test.difference ? { difference: test.difference } : {}),
+          },
+    ),
+    ...(row.compileOutput === null ? {} : { compileOutput: row.compileOutput }),
+    createdAt: row.createdAt.toISOString(),
+    startedAt: row.startedAt?.toISOString() ?? null,
+    finishedAt: row.finishedAt?.toISOString() ?? null,
+  });
+
+  const visible = async (principal: Principal, row: SubmissionRow | undefined) => {
+    if (!row) return false;
+    if (row.userId === principal.userId || principal.role === 'admin') return true;
+    return isStaff(principal) && deps.challenges.manages(principal, row.challengeId);
+  };
+
+  return {
+    present,
+
+    async create(
+      principal: Principal,
+      input: { challengeId: string; language: string; source: string },
+    ) {
+      const challenge = await deps.challenges.find(input.challengeId);
+      if (!challenge)
+        throw validationFailed([{ path: 'body.challengeId', message: 'no such challenge' }]);
+      if (!challenge.languages.includes(input.language))
+        throw validationFailed([
+          {
+            path: 'body.language',
+            message: `this challenge takes ${challenge.languages.join(', ')}`,
+          },
+        ]);
+      const { row, dispatch } = await deps.db.transaction(async (tx) => {
+        const inserted = await repository.insert(tx, {
+          id: randomUUID(),
+          challengeId: challenge.id,
+          userId: principal.userId,
+          language: input.language,
+          source: input.source,
+          status: 'queued',
+          maxScore: String(challenge.points),
+          createdAt: clock.now(),
+        });
+        return { row: inserted, dispatch: await deps.enqueueJudge(tx, inserted.id) };
+      });
+      // After the commit: a lost enqueue is found again by the sweeper.
+      await dispatch();
+      await publish({ submissionId: row.id, userId: row.userId, status: 'queued' });
+      return { id: row.id, status: row.status };
+    },
+
+    async get(principal: Principal, id: string) {
+      const row = await repository.find(id);
+      if (!row || !(await visible(principal, row))) throw submissionNotFound();
+      return present(row);
+    },
+
+    /** The row, for the events stream's access check and first snapshot. */
+    async visibleRow(principal: Principal, id: string) {
+      const row = await repository.find(id);
+      if (!row || !(await visible(principal, row))) throw submissionNotFound();
+      return row;
+    },
+
+    async list(
+      principal: Principal,
+      options: { challengeId?: string; mine?: boolean; limit: number; cursor?: string },
+    ) {
+      const before = decodeCursor(options.cursor, cursorSchema);
+      const own = !isStaff(principal) || options.mine === true;
+      if (!own && principal.role !== 'admin') {
+        // An instructor sees submissions to a challenge they manage, or their own.
+        if (
+          !options.challengeId ||
+          !(await deps.challenges.manages(principal, options.challengeId))
+        )
+          throw validationFailed([
+            {
+              path: 'query.challengeId',
+              message: 'instructors list submissions of a challenge of their own (or mine=true)',
+            },
+          ]);
+      }
+      const rows = await repository.list(
+        {
+          ...(own ? { userId: principal.userId } : {}),
+          ...(options.challengeId ? { challengeId: options.challengeId } : {}),
+          ...(before ? { before: { createdAt: new Date(before.createdAt), id: before.id } } : {}),
+        },
+        options.limit + 1,
+      );
+      return toPage(rows, options.limit, present, (row) => ({
+        createdAt: row.createdAt.toISOString(),
+        id: row.id,
+      }));
+    },
+
+    /**
+     * The `submissions.judge` job: claim, compile once, run every test, check, and write the
+     * outcome in the job's own transaction (so a second delivery, or a judge that died and came
+     * back, writes nothing twice). Infrastructure failures throw to retry; the last try records
+     * `internal_error`.
+     */
+    async judge(options: {
+      submissionId: string;
+      attempt: number;
+      transaction: <T>(work: (tx: Transaction) => Promise<T>) => Promise<T>;
+      logger: Logger;
+    }) {
+      const { submissionId, logger } = options;
+      const row = await repository.claim(submissionId, clock.now());
+      if (!row) {
+        logger.info({ submissionId }, 'submission already judged');
+        return;
+      }
+      await publish({ submissionId, userId: row.userId, status: 'running' });
+      const lastTry = options.attempt >= JUDGE_ATTEMPTS;
+      const write = async (columns: Omit<JudgedColumns, 'finishedAt'>) => {
+        const written = await options.transaction((tx) =>
+          repository.finish(tx, submissionId, { ...columns, finishedAt: clock.now() }),
+        );
+        if (written)
+          await publish({
+            submissionId,
+            userId: row.userId,
+            status: columns.status,
+            verdict: columns.verdict,
+          });
+        logger.info({ submissionId, verdict: columns.verdict, score: columns.score }, 'judged');
+      };
+      const failInternally = (reason: string) => {
+        logger.error({ submissionId, reason }, 'submission could not be judged');
+        return write({
+          status: 'failed',
+          verdict: 'internal_error',
+          score: 0,
+          tests: [],
+          compileOutput: null,
+        });
+      };
+
+      const challenge = await deps.challenges.find(row.challengeId, { includeDeleted: true });
+      if (!challenge) return failInternally('the challenge is gone');
+      const tests = await deps.challenges.testsForJudging(challenge.id);
+      const judged = (index: number, run: Parameters<typeof judgeTest>[0]['run']) => {
+        const test = tests[index]!;
+        return judgeTest({
+          index: index + 1,
+          hidden: test.hidden,
+          weight: test.weight,
+          run,
+          expected: test.expectedOutput,
+          checker: challenge.checker,
+          floatTolerance: challenge.floatTolerance,
+        });
+      };
+
+      let outcome: Awaited<ReturnType<ExecutionService['executeTests']>>;
+      try {
+        outcome = await deps.execution.executeTests({
+          owner: `user:${row.userId}`,
+          language: row.language,
+          source: row.source,
+          tests: tests.map((test) => ({ stdin: test.input })),
+          limits: {
+            cpuMs: challenge.timeLimitMs,
+            // Waiting for I/O or start-up is not CPU: give the wall clock room.
+            wallMs: Math.max(5_000, challenge.timeLimitMs * 2 + 1_000),
+            memoryBytes: challenge.memoryLimitMb * MiB,
+          },
+          onTest: (index, run) =>
+            publish({
+              submissionId,
+              userId: row.userId,
+              status: 'running',
+              test: { index: index + 1, of: tests.length, verdict: judged(index, run).verdict },
+            }),
+        });
+      } catch (error) {
+        if (!lastTry) throw error;
+        return failInternally((error as Error).message);
+      }
+
+      const compileOutput = outcome.compile
+        ? outcome.compile.output.subarray(0, MAX_COMPILE_OUTPUT).toString('utf8')
+        : null;
+      if (outcome.compile && outcome.compile.status !== 'ok') {
+        if (outcome.compile.status === 'internal_error') {
+          if (!lastTry) throw new Error('the compile step failed in the harness');
+          return failInternally('the compile step failed in the harness');
+        }
+        return write({
+          status: 'completed',
+          verdict: 'compilation_error',
+          score: 0,
+          tests: [],
+          compileOutput,
+        });
+      }
+      const results = outcome.tests.map((run, index) => judged(index, run));
+      if (results.some((test) => test.verdict === 'internal_error') && !lastTry)
+        throw new Error('a test failed in the harness');
+      return write({
+        status: 'completed',
+        verdict: overallVerdict(results),
+        score: scoreOf(results, challenge.points),
+        tests: results,
+        compileOutput,
+      });
+    },
+  };
+}
+
+export type SubmissionsService = ReturnType<typeof createSubmissionsService>;
