@@ -54,23 +54,38 @@ export function createAttemptsRepository(db: Database) {
     .where(eq(attemptAnswers.attemptId, ph('attemptId')))
     .prepare('attempts_answers_of');
   // The attempt and its presence in one statement: as atomic as a transaction, one round trip
-  // instead of four, and no pooled connection held between them.
+  // instead of four, and no pooled connection held between them. Its number and the attempt
+  // limit come from the rows themselves, so a start needs no read before it.
   const startOne = prepareRows<Record<string, unknown>>(
     db,
     'attempts_start',
-    sql`with inserted as (
+    sql`with prior as (
+      select count(*)::int as n from ${attempts}
+      where quiz_id = ${ph('quizId')} and user_id = ${ph('userId')}
+    ), inserted as (
       insert into ${attempts} (id, quiz_id, user_id, number, status, slots, started_at, expires_at, max_score)
-      values (${ph('id')}, ${ph('quizId')}, ${ph('userId')}, ${ph('number')}, 'active',
-        ${ph('slots')}::jsonb, ${ph('startedAt')}, ${ph('expiresAt')}, ${ph('maxScore')})
+      select ${ph('id')}::text, ${ph('quizId')}::text, ${ph('userId')}::text, n + 1, 'active',
+        ${ph('slots')}::jsonb, ${ph('startedAt')}::timestamptz, ${ph('expiresAt')}::timestamptz,
+        ${ph('maxScore')}::numeric
+      from prior where n < ${ph('maxAttempts')}::int
       on conflict do nothing
       returning *
     ), present as (
       insert into ${attendance} (id, quiz_id, user_id, status, timestamp, source, created_at, updated_at)
-      select ${ph('attendanceId')}, quiz_id, user_id, 'present', started_at, 'attempt', started_at, started_at
+      select ${ph('attendanceId')}::text, quiz_id, user_id, 'present', started_at, 'attempt', started_at, started_at
       from inserted
       on conflict do nothing
     )
     select * from inserted`,
+  );
+  // A reload shows the attempt with its answers: one round trip.
+  const findWithAnswers = prepareRows<Record<string, unknown>>(
+    db,
+    'attempts_find_with_answers',
+    sql`select a.*, coalesce(
+        (select jsonb_object_agg(question_id, answer) from ${attemptAnswers} where attempt_id = a.id),
+        '{}'::jsonb) as answers_by_question
+      from ${attempts} a where a.id = ${ph('id')}`,
   );
   // The key-share lock makes a save and a submit take turns: a save either lands before the
   // submit reads the answers, or finds the attempt no longer active (the lock waits for the
@@ -107,22 +122,33 @@ export function createAttemptsRepository(db: Database) {
     },
 
     /**
-     * A new active attempt and the student's presence at the quiz (once per quiz), outside any
-     * transaction. Undefined when another active attempt or the same number exists.
+     * A new active attempt, numbered after the user's earlier ones, and the student's presence
+     * at the quiz (once per quiz), outside any transaction. Undefined when the user has
+     * `maxAttempts` attempts already, an active one, or a parallel start took the number.
      */
     async start(row: {
       id: string;
       quizId: string;
       userId: string;
-      number: number;
       slots: AttemptRow['slots'];
       startedAt: Date;
       expiresAt: Date | null;
       maxScore: string;
+      maxAttempts: number;
       attendanceId: string;
     }): Promise<AttemptRow | undefined> {
       const [inserted] = await startOne({ ...row, slots: JSON.stringify(row.slots) });
       return inserted && toAttempt(inserted);
+    },
+
+    /** The attempt and its saved answers by question id. */
+    async findWithAnswers(
+      id: string,
+    ): Promise<{ row: AttemptRow; answers: Map<string, unknown> } | undefined> {
+      const [raw] = await findWithAnswers({ id });
+      if (!raw) return undefined;
+      const answers = raw.answers_by_question as Record<string, unknown>;
+      return { row: toAttempt(raw), answers: new Map(Object.entries(answers)) };
     },
 
     async find(id: string): Promise<AttemptRow | undefined> {

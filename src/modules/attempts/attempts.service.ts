@@ -102,15 +102,17 @@ export function createAttemptsService(deps: {
   const isStaff = (principal: Principal) =>
     principal.role === 'admin' || principal.role === 'instructor';
 
-  /** The attempt if the caller owns it or manages its quiz; to anyone else it does not exist. */
-  const loadVisible = async (principal: Principal, id: string) => {
-    const row = await repository.find(id);
+  /** Whether the caller owns the attempt or manages its quiz; to anyone else it does not exist. */
+  const visibility = async (principal: Principal, row: AttemptRow | undefined) => {
     if (!row) throw attemptNotFound();
     if (row.userId === principal.userId) return { row, asStaff: false };
     if (isStaff(principal) && (await deps.quizzes.manages(principal, row.quizId)))
       return { row, asStaff: true };
     throw attemptNotFound();
   };
+
+  const loadVisible = async (principal: Principal, id: string) =>
+    visibility(principal, await repository.find(id));
 
   const loadOwn = async (principal: Principal, id: string) => {
     const row = await factsOf(id);
@@ -202,16 +204,51 @@ export function createAttemptsService(deps: {
     });
   };
 
-  const viewOf = async (row: AttemptRow, asStaff: boolean, fresh = false) => {
+  /** `known`: the answers when the caller has them (none for a brand-new attempt). */
+  const viewOf = async (row: AttemptRow, asStaff: boolean, known?: Map<string, unknown>) => {
     const paper = await paperOf(row.quizId);
     const [questions, answers] = await Promise.all([
       questionsOf(row, paper),
-      // A brand-new attempt has no answers: exam start skips the query.
-      fresh ? new Map<string, unknown>() : repository.answersOf(deps.db, row.id),
+      known ?? repository.answersOf(deps.db, row.id),
     ]);
     const view = presentAttempt({ row, questions, answers, now: clock.now() });
     if (!asStaff) return view;
     return { ...view, ...presentStaffExtras(row, await repository.recentEvents(row.id, 50)) };
+  };
+
+  /** A new attempt's row: the questions drawn and laid out (CSPRNG), not yet stored. */
+  const newAttempt = (paper: QuizPaper, userId: string, now: Date) => {
+    const { quiz } = paper;
+    const all: PaperQuestion[] = (
+      quiz.questions
+        ? quiz.questions.map((ref) => ({ ref, row: paper.questions.get(ref.questionId) }))
+        : [...paper.questions.values()].map((row) => ({ ref: undefined, row }))
+    ).flatMap(({ ref, row }) =>
+      row
+        ? [
+            {
+              id: row.id,
+              points: ref?.points ?? Number(row.points),
+              body: row.body as QuestionBody,
+            },
+          ]
+        : [],
+    );
+    const slots = layOut({
+      questions: all,
+      ...(quiz.pool ? { draw: quiz.pool.count } : {}),
+      shuffleQuestions: quiz.shuffleQuestions,
+      shuffleOptions: quiz.shuffleOptions,
+    });
+    return {
+      id: randomUUID(),
+      quizId: quiz.id,
+      userId,
+      slots,
+      startedAt: now,
+      expiresAt: expiryOf(now, num(quiz.durationMinutes), quiz.closesAt),
+      maxScore: String(slots.reduce((sum, slot) => sum + slot.points, 0)),
+    };
   };
 
   const start = async (principal: Principal, quizId: string) => {
@@ -224,73 +261,53 @@ export function createAttemptsService(deps: {
         if (!isStaff(principal)) throw quizNotFound();
         throw quizNotPublished('Publish the quiz before starting attempts.');
       }
+      const notYetOpen = quiz.opensAt !== null && now < quiz.opensAt;
+      const closed = quiz.closesAt !== null && now >= quiz.closesAt;
+      // Once a quiz is taken it stays taken, so only its first starts need the transaction
+      // that marks it against a concurrent edit.
+      const isTaken = quiz.firstAttemptAt !== null || taken.has(quizId);
+      const row = newAttempt(paper, principal.userId, now);
+      const startOne = () =>
+        repository.start({ ...row, maxAttempts: quiz.maxAttempts, attendanceId: randomUUID() });
+      // Exam day is mostly first starts: try one before reading the student's attempts. The
+      // statement itself refuses a second active attempt and counts the limit.
+      if (tries === 0 && isTaken && !notYetOpen && !closed) {
+        const inserted = await startOne();
+        if (inserted) return { row: remember(inserted), created: true };
+      }
       // An active attempt resumes even in the grace after the window closed.
       const mine = await repository.ofUserAndQuiz(principal.userId, quizId);
-      const active = mine.find((row) => row.status === 'active');
+      const active = mine.find((attempt) => attempt.status === 'active');
       if (active) {
         if (!isOverdue(active.expiresAt, now, deps.graceMs))
           return { row: remember(active), created: false };
         await finalize(active.id, 'timer');
         continue;
       }
-      if (quiz.opensAt && now < quiz.opensAt)
-        throw quizNotOpen(`The quiz opens at ${quiz.opensAt.toISOString()}.`);
-      if (quiz.closesAt && now >= quiz.closesAt)
-        throw quizNotOpen(`The quiz closed at ${quiz.closesAt.toISOString()}.`);
+      if (notYetOpen) throw quizNotOpen(`The quiz opens at ${quiz.opensAt?.toISOString()}.`);
+      if (closed) throw quizNotOpen(`The quiz closed at ${quiz.closesAt?.toISOString()}.`);
       if (mine.length >= quiz.maxAttempts)
         throw attemptsUsedUp(`All ${quiz.maxAttempts} attempts at this quiz have been used.`);
-
-      const all: PaperQuestion[] = (
-        quiz.questions
-          ? quiz.questions.map((ref) => ({ ref, row: paper.questions.get(ref.questionId) }))
-          : [...paper.questions.values()].map((row) => ({ ref: undefined, row }))
-      ).flatMap(({ ref, row }) =>
-        row
-          ? [
-              {
-                id: row.id,
-                points: ref?.points ?? Number(row.points),
-                body: row.body as QuestionBody,
-              },
-            ]
-          : [],
-      );
-      const slots = layOut({
-        questions: all,
-        ...(quiz.pool ? { draw: quiz.pool.count } : {}),
-        shuffleQuestions: quiz.shuffleQuestions,
-        shuffleOptions: quiz.shuffleOptions,
-      });
-      const row = {
-        id: randomUUID(),
-        quizId,
-        userId: principal.userId,
-        number: mine.length + 1,
-        slots,
-        startedAt: now,
-        expiresAt: expiryOf(now, num(quiz.durationMinutes), quiz.closesAt),
-        maxScore: String(slots.reduce((sum, slot) => sum + slot.points, 0)),
-      };
       try {
-        // Once a quiz is taken it stays taken, so only its first starts need the transaction
-        // that marks it against a concurrent edit.
-        const inserted =
-          quiz.firstAttemptAt || taken.has(quizId)
-            ? await repository.start({ ...row, attendanceId: randomUUID() })
-            : await deps.db.transaction(async (tx) => {
-                const version = await deps.quizzes.markTaken(tx, quizId);
-                if (version && version.getTime() !== quiz.updatedAt.getTime())
-                  throw new StalePaper();
-                const created = await repository.insert(tx, { ...row, status: 'active' });
-                if (created)
-                  await deps.attendance.recordPresent(tx, {
-                    quizId,
-                    userId: principal.userId,
-                    at: now,
-                  });
-                return created;
+        const inserted = isTaken
+          ? await startOne()
+          : await deps.db.transaction(async (tx) => {
+              const version = await deps.quizzes.markTaken(tx, quizId);
+              if (version && version.getTime() !== quiz.updatedAt.getTime()) throw new StalePaper();
+              const created = await repository.insert(tx, {
+                ...row,
+                number: mine.length + 1,
+                status: 'active',
               });
-        if (!quiz.firstAttemptAt) markedTaken(quizId);
+              if (created)
+                await deps.attendance.recordPresent(tx, {
+                  quizId,
+                  userId: principal.userId,
+                  at: now,
+                });
+              return created;
+            });
+        if (!isTaken) markedTaken(quizId);
         // Nothing inserted: a parallel start won; the next round returns its attempt.
         if (inserted) return { row: remember(inserted), created: true };
       } catch (error) {
@@ -341,12 +358,16 @@ export function createAttemptsService(deps: {
   return {
     start: async (principal: Principal, quizId: string) => {
       const { row, created } = await start(principal, quizId);
-      return { attempt: await viewOf(row, false, created), created };
+      return { attempt: await viewOf(row, false, created ? new Map() : undefined), created };
     },
 
     async get(principal: Principal, id: string) {
-      const { row, asStaff } = await loadVisible(principal, id);
-      return viewOf(await closeIfOverdue(row), asStaff);
+      const found = await repository.findWithAnswers(id);
+      const { row, asStaff } = await visibility(principal, found?.row);
+      const answers = found?.answers;
+      const current = await closeIfOverdue(row);
+      // Closing it changes no answer, but read them as they are after the close.
+      return viewOf(current, asStaff, current === row ? answers : undefined);
     },
 
     async saveAnswer(
