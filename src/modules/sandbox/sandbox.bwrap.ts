@@ -74,6 +74,10 @@ export interface BwrapOptions {
   seccompFd: number;
   statusFd: number;
   argv: readonly string[];
+  /** Host files bound read-only at another path (the per-submission supervisor). */
+  binds?: readonly { source: string; dest: string }[];
+  /** The program is pid 1 of the sandbox itself, with no bwrap reaper (the supervisor). */
+  asPid1?: boolean;
 }
 
 /**
@@ -105,6 +109,8 @@ export function buildBwrapArgs(options: BwrapOptions): string[] {
   for (const path of [...ETC_ENTRIES, ...options.readOnlyPaths]) {
     args.push('--ro-bind-try', path, path);
   }
+  for (const bind of options.binds ?? []) args.push('--ro-bind', bind.source, bind.dest);
+  if (options.asPid1) args.push('--as-pid-1');
   const tmpSize = String(options.tmpBytes);
   args.push(
     '--proc',

@@ -1,13 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import {
   chownSync,
+  closeSync,
   existsSync,
   mkdirSync,
+  openSync,
   readdirSync,
   readFileSync,
+  readSync,
   rmdirSync,
   statSync,
   writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -45,11 +49,21 @@ export interface StepCgroup {
   /** Whether memory ever hit the limit (v1 `failcnt`, v2 `max` events). */
   memoryLimitHit(): boolean;
   processesLimitHit(): boolean;
+  /** Restarts the peak memoryPeakBytes reports (between the tests one supervisor runs). */
+  resetPeak(): void;
+  /** The counters behind the booleans above, for per-test differences within one cgroup. */
+  eventCounts(): EventCounts;
   pids(): number[];
   /** Kills every process in the cgroup and waits until it is empty. */
   killAll(options?: { timeoutMs?: number }): Promise<void>;
   /** Kills what is left and removes the directories. */
   destroy(): Promise<void>;
+}
+
+export interface EventCounts {
+  oomKills: number | null;
+  memoryLimitHits: number;
+  processesLimitHits: number;
 }
 
 export interface CgroupDriver {
@@ -336,6 +350,13 @@ function createV1Driver(options: {
       cpuUsageMs: () => readNumber(join(cpu, 'cpuacct.usage')) / 1e6,
       memoryPeakBytes: () => readNumber(join(memory, 'memory.max_usage_in_bytes')),
       sampleMemory: () => undefined,
+      // Writing 0 sets the maximum to the current usage.
+      resetPeak: () => writeFileSync(join(memory, 'memory.max_usage_in_bytes'), '0'),
+      eventCounts: () => ({
+        oomKills: readKey(readText(join(memory, 'memory.oom_control')), 'oom_kill'),
+        memoryLimitHits: readNumber(join(memory, 'memory.failcnt')),
+        processesLimitHits: readKey(readText(join(pids, 'pids.events')), 'max') ?? 0,
+      }),
       oomKills: () => readKey(readText(join(memory, 'memory.oom_control')), 'oom_kill'),
       memoryLimitHit: () => readNumber(join(memory, 'memory.failcnt')) > 0,
       processesLimitHit: () => (readKey(readText(join(pids, 'pids.events')), 'max') ?? 0) > 0,
@@ -402,8 +423,11 @@ function createV2Driver(options: { base: string; name: string }): CgroupDriver {
       rmdirSync(dir);
       throw error;
     }
-    const hasPeak = existsSync(join(dir, 'memory.peak'));
+    let sampling = !existsSync(join(dir, 'memory.peak'));
     let sampledPeak = 0;
+    // memory.peak is reset per open descriptor (Linux 6.12+): after a reset it is read through
+    // the descriptor that reset it; a kernel that refuses the write is sampled instead.
+    let peakFd: number | null = null;
     const file = (name: string) => join(dir, name);
     const listPids = () => parsePids(readText(file('cgroup.procs')));
     const populated = () => readKey(readText(file('cgroup.events')), 'populated') === 1;
@@ -433,9 +457,34 @@ function createV2Driver(options: { base: string; name: string }): CgroupDriver {
       procsFiles: [file('cgroup.procs')],
       allowJoinAs: () => false,
       cpuUsageMs: () => (readKey(readText(file('cpu.stat')), 'usage_usec') ?? 0) / 1000,
-      memoryPeakBytes: () => (hasPeak ? readNumber(file('memory.peak')) : sampledPeak),
+      memoryPeakBytes: () => {
+        if (sampling) return sampledPeak;
+        if (peakFd === null) return readNumber(file('memory.peak'));
+        const bytes = Buffer.alloc(32);
+        return Number(bytes.toString('latin1', 0, readSync(peakFd, bytes, 0, 32, 0)).trim());
+      },
       sampleMemory: () => {
-        if (!hasPeak) sampledPeak = Math.max(sampledPeak, readNumber(file('memory.current')));
+        if (sampling) sampledPeak = Math.max(sampledPeak, readNumber(file('memory.current')));
+      },
+      resetPeak: () => {
+        sampledPeak = readNumber(file('memory.current'));
+        if (sampling) return;
+        try {
+          peakFd ??= openSync(file('memory.peak'), 'r+');
+          writeSync(peakFd, 'reset');
+        } catch {
+          if (peakFd !== null) closeSync(peakFd);
+          peakFd = null;
+          sampling = true;
+        }
+      },
+      eventCounts: () => {
+        const events = readText(file('memory.events'));
+        return {
+          oomKills: readKey(events, 'oom_kill'),
+          memoryLimitHits: readKey(events, 'max') ?? 0,
+          processesLimitHits: readKey(readText(file('pids.events')), 'max') ?? 0,
+        };
       },
       oomKills: () => readKey(readText(file('memory.events')), 'oom_kill'),
       memoryLimitHit: () => (readKey(readText(file('memory.events')), 'max') ?? 0) > 0,
@@ -443,6 +492,8 @@ function createV2Driver(options: { base: string; name: string }): CgroupDriver {
       pids: listPids,
       killAll,
       destroy: async () => {
+        if (peakFd !== null) closeSync(peakFd);
+        peakFd = null;
         await killAll();
         await removeDir(dir);
       },

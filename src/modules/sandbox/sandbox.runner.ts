@@ -56,11 +56,13 @@ const JOIN_LIMIT_EXEC = [
 const SECCOMP_FD = 3;
 const STATUS_FD = 4;
 
+export const signalName = (number: number): string | null =>
+  Object.entries(osConstants.signals).find(([, value]) => value === number)?.[0] ?? null;
+
 /** bwrap reports a child killed by signal N as exit code 128 + N, like a shell. */
 export function splitExitStatus(code: number): { exitCode: number | null; signal: string | null } {
   if (code > 128 && code < 128 + 65) {
-    const number = code - 128;
-    const name = Object.entries(osConstants.signals).find(([, value]) => value === number)?.[0];
+    const name = signalName(code - 128);
     if (name) return { exitCode: null, signal: name };
   }
   return { exitCode: code, signal: null };
@@ -116,7 +118,7 @@ export function rlimitArgs(limits: Limits): string[] {
  */
 const BWRAP_PROCESSES = 2;
 
-const emptyResult = (wallMs = 0): RunResult => ({
+export const emptyResult = (wallMs = 0): RunResult => ({
   verdict: 'internal_error',
   exitCode: null,
   signal: null,
@@ -226,27 +228,55 @@ async function cleanUp(options: {
   }
 }
 
-async function execute(options: {
+export interface SandboxedProcess {
+  stdin: Writable;
+  stdout: Readable;
+  stderr: Readable;
+  /** bwrap's JSON status (`child-pid`, then `exit-code`). */
+  status: Readable;
+  /** The pipes asked for with `extraPipes`, as fds 5, 6, … of the program. */
+  extra: Writable[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * Spawns the fixed helper that joins `cgroup` and sets the rlimits, which execs bwrap as the
+ * sandbox user with the step's mounts and seccomp filter. A failure to start or to hand over the
+ * filter goes to `onHarnessError`; the process is then reported as exited with neither code nor
+ * signal.
+ */
+export function spawnSandboxed(options: {
   host: SandboxHost;
-  step: SandboxStep;
   cgroup: StepCgroup;
   workDir: string;
-  logger: Logger;
-}): Promise<RunResult> {
-  const { host, step, cgroup, logger } = options;
-  const { limits } = step;
+  writable: boolean;
+  env: Readonly<Record<string, string>>;
+  readOnlyPaths: readonly string[];
+  tmpBytes: number;
+  /** `ulimit` values in the helper's order (see `rlimitArgs`). */
+  rlimits: readonly string[];
+  argv: readonly string[];
+  /** A host binary bound read-only at `path` and run as pid 1 of the sandbox (`--as-pid-1`). */
+  init?: { binary: string; path: string };
+  extraPipes?: number;
+  onHarnessError: (error: unknown) => void;
+}): SandboxedProcess {
+  const { host, cgroup } = options;
   const bwrapArgs = buildBwrapArgs({
     root: host.root,
-    readOnlyPaths: step.readOnlyPaths ?? [],
+    readOnlyPaths: options.readOnlyPaths,
     workDir: options.workDir,
-    writable: step.kind === 'compile',
-    env: step.env,
-    tmpBytes: limits.tmpBytes,
+    writable: options.writable,
+    env: options.env,
+    tmpBytes: options.tmpBytes,
     uid: host.uid,
     gid: host.gid,
     seccompFd: SECCOMP_FD,
     statusFd: STATUS_FD,
-    argv: step.argv,
+    argv: options.argv,
+    ...(options.init
+      ? { asPid1: true, binds: [{ source: options.init.binary, dest: options.init.path }] }
+      : {}),
   });
   // On cgroup v1 the helper itself runs as the sandbox user and joins the step's cgroups, which
   // were handed to that user; on v2 it joins as root and setpriv drops to the user before bwrap.
@@ -260,7 +290,7 @@ async function execute(options: {
     'assay-sandbox',
     ...cgroup.procsFiles,
     '--',
-    ...rlimitArgs(limits),
+    ...options.rlimits,
     ...(joinsUnprivileged
       ? []
       : [host.setprivPath!, `--reuid=${host.uid}`, `--regid=${host.gid}`, '--clear-groups', '--']),
@@ -268,6 +298,47 @@ async function execute(options: {
     ...bwrapArgs,
   ];
 
+  const extraPipes = options.extraPipes ?? 0;
+  const child = spawn(host.shPath, args, {
+    stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe', ...Array<'pipe'>(extraPipes).fill('pipe')],
+    env: {},
+    cwd: '/',
+    // libuv drops supplementary groups, then sets gid and uid, before it execs the helper.
+    ...(joinsUnprivileged ? { uid: host.uid, gid: host.gid } : {}),
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+    child.once('error', (error) => {
+      options.onHarnessError(error);
+      resolve({ code: null, signal: null });
+    });
+  });
+
+  const [stdin, stdout, stderr, seccompStream, status, ...extra] = child.stdio as [
+    Writable,
+    Readable,
+    Readable,
+    Writable,
+    Readable,
+    ...Writable[],
+  ];
+  // The program may exit without reading its input, or close it: not the harness's problem.
+  stdin.on('error', () => undefined);
+  for (const pipe of extra) pipe.on('error', () => undefined);
+  seccompStream.on('error', options.onHarnessError);
+  seccompStream.end(host.seccomp);
+  return { stdin, stdout, stderr, status, extra, exited };
+}
+
+async function execute(options: {
+  host: SandboxHost;
+  step: SandboxStep;
+  cgroup: StepCgroup;
+  workDir: string;
+  logger: Logger;
+}): Promise<RunResult> {
+  const { host, step, cgroup, logger } = options;
+  const { limits } = step;
   let killedFor: 'cpu' | 'wall' | 'output' | null = null;
   let harnessError: unknown = null;
   let killing: Promise<void> | null = null;
@@ -282,34 +353,26 @@ async function execute(options: {
   };
 
   const startedAt = performance.now();
-  const child = spawn(host.shPath, args, {
-    stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
-    env: {},
-    cwd: '/',
-    // libuv drops supplementary groups, then sets gid and uid, before it execs the helper.
-    ...(joinsUnprivileged ? { uid: host.uid, gid: host.gid } : {}),
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-    child.once('error', (error) => {
+  const {
+    exited,
+    stdin: stdinStream,
+    stdout: stdoutStream,
+    stderr: stderrStream,
+    status: statusStream,
+  } = spawnSandboxed({
+    host,
+    cgroup,
+    workDir: options.workDir,
+    writable: step.kind === 'compile',
+    env: step.env,
+    readOnlyPaths: step.readOnlyPaths ?? [],
+    tmpBytes: limits.tmpBytes,
+    rlimits: rlimitArgs(limits),
+    argv: step.argv,
+    onHarnessError: (error) => {
       harnessError ??= error;
-      resolve({ code: null, signal: null });
-    });
+    },
   });
-
-  const [stdinStream, stdoutStream, stderrStream, seccompStream, statusStream] = child.stdio as [
-    Writable,
-    Readable,
-    Readable,
-    Writable,
-    Readable,
-  ];
-  // The program may exit without reading its input, or close it: not the harness's problem.
-  stdinStream.on('error', () => undefined);
-  seccompStream.on('error', (error) => {
-    harnessError ??= error;
-  });
-  seccompStream.end(host.seccomp);
   stdinStream.end(step.stdin ?? '');
 
   const floodBytes = Math.max(limits.outputBytes, limits.stderrBytes);

@@ -1,4 +1,5 @@
 import type { Logger } from '../../platform/logger/logger.ts';
+import { type BatchTest, runBatch } from './sandbox.batch.ts';
 import type { SandboxHost } from './sandbox.host.ts';
 import { BASE_ENV, expandArgv, LANGUAGES, type LanguageSpec } from './sandbox.languages.ts';
 import {
@@ -107,7 +108,46 @@ export function createSandboxService(
     return result;
   }
 
-  return { languages: () => languages, prepare, run };
+  /**
+   * Runs every test of one program in one sandbox (sandbox.batch.ts): one result per test, in
+   * order. `limits` are the sandbox's; a test may change its CPU, wall and output limits. Without
+   * a host (`SANDBOX=unsafe-none`) the tests run one by one.
+   */
+  async function runMany(options: {
+    program: Program;
+    tests: readonly BatchTest[];
+    limits?: Partial<Limits>;
+  }): Promise<RunResult[]> {
+    const language = languageOf(options.program.language);
+    const limits = withFloors(language, { ...DEFAULT_RUN_LIMITS, ...options.limits });
+    if (!('host' in deps)) {
+      const results: RunResult[] = [];
+      for (const test of options.tests) {
+        results.push(
+          await run({
+            program: options.program,
+            ...(test.stdin === undefined ? {} : { stdin: test.stdin }),
+            limits: { ...limits, ...test.limits },
+          }),
+        );
+      }
+      return results;
+    }
+    return runBatch({
+      host: deps.host,
+      logger,
+      tests: options.tests,
+      program: {
+        argv: expandArgv(language.run, limits),
+        files: options.program.files,
+        limits,
+        env: { ...BASE_ENV, ...language.env },
+        readOnlyPaths: language.readOnlyPaths ?? [],
+      },
+    });
+  }
+
+  return { languages: () => languages, prepare, run, runMany };
 }
 
 export type SandboxService = ReturnType<typeof createSandboxService>;
