@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../platform/logger/logger.ts';
@@ -289,6 +289,45 @@ print(what, os.getpriority(os.PRIO_PROCESS, 0), resource.getrlimit(resource.RLIM
       ]);
       expect(fellBack().map((line) => line.reason)).toEqual([
         expect.stringContaining('no longer fresh'),
+      ]);
+    });
+
+    it('a supervisor lost during a test: that test and the rest run again in fresh sandboxes', async () => {
+      const batch = python(
+        'import sys, time\nwhat = sys.stdin.read()\nif what == "wait": time.sleep(1)\nprint(what)\n',
+        [{ stdin: 'wait' }, { stdin: 'next' }, { stdin: 'last' }],
+      );
+      // Killed from the host: the supervisor is the marked process that runs /.assay/supervise.
+      let killed = false;
+      for (let tries = 0; tries < 100 && !killed; tries += 1) {
+        const commands = new Map<number, string>();
+        for (const pid of processesWithMarker(marker)) {
+          try {
+            commands.set(pid, readFileSync(`/proc/${pid}/cmdline`, 'latin1'));
+          } catch {
+            // exited meanwhile
+          }
+        }
+        // Only once the first test runs, so that it is a test the supervisor is lost in.
+        const supervisor = [...commands].find(([, command]) => command.startsWith('/.assay/'));
+        if (
+          supervisor &&
+          [...commands.values()].some((command) => command.startsWith('/usr/bin/python3'))
+        ) {
+          process.kill(supervisor[0], 'SIGKILL');
+          killed = true;
+        }
+        if (!killed) await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const results = await batch;
+      expect(killed).toBe(true);
+      expect(results.map((result) => [result.verdict, text(result.stdout)])).toEqual([
+        ['ok', 'wait\n'],
+        ['ok', 'next\n'],
+        ['ok', 'last\n'],
+      ]);
+      expect(fellBack().map((line) => line.reason)).toEqual([
+        expect.stringContaining('the supervisor ended during a test'),
       ]);
     });
   },
