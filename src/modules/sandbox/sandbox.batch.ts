@@ -63,11 +63,17 @@ export async function runBatch(options: {
   program: BatchProgram;
   tests: readonly BatchTest[];
   logger: Logger;
+  /** Called as each test's result is known, in order (progress for the judge's events). */
+  onResult?: (index: number, result: RunResult) => void | Promise<void>;
 }): Promise<RunResult[]> {
   const { host, program, tests } = options;
   const logger = options.logger.child({ component: 'sandbox', kind: 'batch' });
   const limitsOf = (test: BatchTest): Limits => ({ ...program.limits, ...test.limits });
   const results: RunResult[] = [];
+  const record = async (result: RunResult) => {
+    results.push(result);
+    await options.onResult?.(results.length - 1, result);
+  };
   let lost: Lost = null;
   let cgroup: StepCgroup | null = null;
   let workDir: string | null = null;
@@ -101,7 +107,7 @@ export async function runBatch(options: {
     for (const [seq, test] of tests.entries()) {
       const outcome = await session.runTest({ seq, test, limits: limitsOf(test), logger });
       lost = outcome.lost;
-      if (outcome.result) results.push(outcome.result);
+      if (outcome.result) await record(outcome.result);
       if (lost) break;
     }
   } catch (error) {
@@ -123,7 +129,7 @@ export async function runBatch(options: {
     const rest = tests.length - results.length;
     if (lost.kind === 'broken') {
       logger.error({ reason: lost.reason, tests: rest }, 'sandbox batch abandoned');
-      for (let index = 0; index < rest; index += 1) results.push(emptyResult());
+      for (let index = 0; index < rest; index += 1) await record(emptyResult());
     } else {
       logger.warn(
         { reason: lost.reason, tests: rest },
@@ -140,7 +146,7 @@ export async function runBatch(options: {
             ...(test.stdin === undefined ? {} : { stdin: test.stdin }),
           },
         });
-        results.push(result);
+        await record(result);
       }
     }
   }

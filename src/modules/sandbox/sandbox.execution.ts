@@ -239,16 +239,13 @@ export function createExecutionService(options: {
         ? { status: prepared.compile.verdict, output: compileOutputOf(prepared.compile)! }
         : null;
       if (!prepared.ok) return { compile, tests: [] };
-      const tests: RunResult[] = [];
-      for (const [index, test] of request.tests.entries()) {
-        const result = await state.service.run({
-          program: prepared.program,
-          stdin: test.stdin,
-          limits: { ...run, ...request.limits },
-        });
-        tests.push(result);
-        await request.onTest?.(index, result);
-      }
+      // Per-submission mode: every test in one sandbox, each from a clean slate.
+      const tests = await state.service.runMany({
+        program: prepared.program,
+        tests: request.tests.map((test) => ({ stdin: test.stdin })),
+        limits: { ...run, ...request.limits },
+        ...(request.onTest ? { onResult: request.onTest } : {}),
+      });
       return { compile, tests };
     });
   }

@@ -117,19 +117,20 @@ export function createSandboxService(
     program: Program;
     tests: readonly BatchTest[];
     limits?: Partial<Limits>;
+    onResult?: (index: number, result: RunResult) => void | Promise<void>;
   }): Promise<RunResult[]> {
     const language = languageOf(options.program.language);
     const limits = withFloors(language, { ...DEFAULT_RUN_LIMITS, ...options.limits });
     if (!('host' in deps)) {
       const results: RunResult[] = [];
       for (const test of options.tests) {
-        results.push(
-          await run({
-            program: options.program,
-            ...(test.stdin === undefined ? {} : { stdin: test.stdin }),
-            limits: { ...limits, ...test.limits },
-          }),
-        );
+        const result = await run({
+          program: options.program,
+          ...(test.stdin === undefined ? {} : { stdin: test.stdin }),
+          limits: { ...limits, ...test.limits },
+        });
+        results.push(result);
+        await options.onResult?.(results.length - 1, result);
       }
       return results;
     }
@@ -137,6 +138,7 @@ export function createSandboxService(
       host: deps.host,
       logger,
       tests: options.tests,
+      ...(options.onResult ? { onResult: options.onResult } : {}),
       program: {
         argv: expandArgv(language.run, limits),
         files: options.program.files,
