@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { principalOf } from '../../platform/http/access.ts';
+import { fastSerializerCompiler } from '../../platform/http/fast-serializer.ts';
 import { pageOf } from '../../platform/http/pagination.ts';
 import {
   attemptIdParams,
@@ -27,6 +28,8 @@ export function attemptsRoutes(deps: { attempts: AttemptsService }): FastifyPlug
       '/attempts/quizzes/:quizId/start',
       {
         config: { access: 'authenticated' },
+        // Exam day: thousands at once.
+        serializerCompiler: fastSerializerCompiler,
         schema: {
           tags,
           summary: 'Start an attempt, or resume the active one',
@@ -69,6 +72,7 @@ export function attemptsRoutes(deps: { attempts: AttemptsService }): FastifyPlug
       '/attempts/:id',
       {
         config: { access: 'authenticated' },
+        serializerCompiler: fastSerializerCompiler,
         schema: {
           tags,
           summary: 'The attempt (its owner, or staff of its quiz with the integrity record)',
@@ -83,6 +87,7 @@ export function attemptsRoutes(deps: { attempts: AttemptsService }): FastifyPlug
       '/attempts/:id/answers',
       {
         config: { access: 'authenticated' },
+        serializerCompiler: fastSerializerCompiler,
         schema: {
           tags,
           summary: 'Autosave one answer (last write wins)',
