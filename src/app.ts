@@ -22,6 +22,7 @@ import { auditRoutes } from './modules/audit/audit.routes.ts';
 import { bearerToken, createAuthenticator } from './modules/auth/auth.authenticate.ts';
 import { csrfInvalid } from './modules/auth/auth.errors.ts';
 import { authRoutes } from './modules/auth/auth.routes.ts';
+import { challengesRoutes } from './modules/challenges/challenges.routes.ts';
 import { healthRoutes } from './modules/health/health.routes.ts';
 import { judge0Routes } from './modules/judge0/judge0.routes.ts';
 import { questionsRoutes } from './modules/questions/questions.routes.ts';
@@ -155,6 +156,7 @@ export async function buildApp(deps: Deps): Promise<App> {
       await api.register(quizzesRoutes({ quizzes: deps.quizzes, audit: deps.audit }));
       await api.register(attemptsRoutes({ attempts: deps.attempts }));
       await api.register(attendanceRoutes({ attendance: deps.attendance, audit: deps.audit }));
+      await api.register(challengesRoutes({ challenges: deps.challenges, audit: deps.audit }));
       await api.register(
         sandboxRoutes({
           execution: deps.execution,

@@ -9,6 +9,8 @@ import { createAuthRepository } from './modules/auth/auth.repository.ts';
 import { createAuthService } from './modules/auth/auth.service.ts';
 import { createAccessTokens } from './modules/auth/auth.tokens.ts';
 import { createRedisOtpHistory, createTableOtpHistory } from './modules/auth/otp-history.ts';
+import { createChallengesRepository } from './modules/challenges/challenges.repository.ts';
+import { createChallengesService } from './modules/challenges/challenges.service.ts';
 import { createCreditsService } from './modules/credits/credits.service.ts';
 import { createHealthService, type HealthCheck } from './modules/health/health.service.ts';
 import { judge0RunJobId } from './modules/judge0/judge0.jobs.ts';
@@ -244,6 +246,13 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     logger: logger.child({ component: 'judge0' }),
   });
   questionInUse = attempts.questionInUse;
+  const challenges = createChallengesService({
+    repository: createChallengesRepository(database.db),
+    storage,
+    execution,
+    clock,
+    logger: logger.child({ component: 'challenges' }),
+  });
 
   return {
     config,
@@ -272,6 +281,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     attempts,
     execution,
     judge0,
+    challenges,
     enqueueAnnouncement,
     /** Closes in reverse order of need: broker and bus first, the database last. */
     async close() {

@@ -57,6 +57,12 @@ const POLICY: Record<string, 'public' | 'authenticated' | readonly Role[]> = {
   'GET /api/v1/attendance/{id}': ['admin', 'instructor'],
   'PUT /api/v1/attendance/{id}': ['admin', 'instructor'],
   'DELETE /api/v1/attendance/{id}': ['admin', 'instructor'],
+  'GET /api/v1/challenges': 'authenticated',
+  'POST /api/v1/challenges': ['admin', 'instructor'],
+  'GET /api/v1/challenges/{id}': 'authenticated',
+  'PUT /api/v1/challenges/{id}': ['admin', 'instructor'],
+  'DELETE /api/v1/challenges/{id}': ['admin', 'instructor'],
+  'POST /api/v1/challenges/{id}/testcases': ['admin', 'instructor'],
   'GET /api/v1/languages': 'public',
   'POST /api/v1/runs': 'authenticated',
   // Also open to the JUDGE0_AUTH_TOKEN key (X-Auth-Token) instead of a bearer token.

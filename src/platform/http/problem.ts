@@ -53,6 +53,11 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'VALIDATION_FAILED',
   FST_ERR_CTP_INVALID_JSON_BODY: 'MALFORMED_JSON',
+  // @fastify/multipart's limits (an upload's file, files, fields or parts).
+  FST_REQ_FILE_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_FILES_LIMIT: 'PAYLOAD_TOO_LARGE',
+  FST_FIELDS_LIMIT: 'PAYLOAD_TOO_LARGE',
+  FST_PARTS_LIMIT: 'PAYLOAD_TOO_LARGE',
 };
 
 const HTTP_TITLES: Record<number, string> = {
@@ -94,7 +99,8 @@ export function registerProblemHandlers(app: FastifyInstance) {
         const where = error.validationContext ?? 'body';
         const path = formatPath(issue.instancePath);
         return {
-          path: path ? `${where}.${path}` : where,
+          // A body that is an array has paths like `[0].input`: `body[0].input`, not `body.[0]`.
+          path: path ? `${where}${path.startsWith('[') ? '' : '.'}${path}` : where,
           message: issue.message ?? 'is not valid',
         };
       });
