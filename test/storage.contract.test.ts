@@ -69,6 +69,22 @@ describe.each(Object.keys(drivers))('the storage port on %s', (name) => {
     await storage.check();
   });
 
+  it('deletes exactly the keys it is given, missing ones included', async () => {
+    const { storage } = driver;
+    await storage.put('challenges/keys/tests/a.in', 'a');
+    await storage.put('challenges/keys/tests/a.out', 'A');
+    await storage.put('challenges/keys/tests/b.in', 'b');
+    await storage.deleteKeys([
+      'challenges/keys/tests/a.in',
+      'challenges/keys/tests/a.out',
+      'challenges/keys/tests/never.in',
+    ]);
+    expect(await storage.get('challenges/keys/tests/a.in')).toBeNull();
+    expect(await storage.get('challenges/keys/tests/a.out')).toBeNull();
+    expect((await storage.get('challenges/keys/tests/b.in'))?.toString()).toBe('b');
+    await storage.deleteKeys([]);
+  });
+
   it('refuses keys that could escape its place', async () => {
     await expect(driver.storage.put('../outside', 'x')).rejects.toThrow(/not a storage key/);
     await expect(driver.storage.get('/etc/passwd')).rejects.toThrow(/not a storage key/);

@@ -89,7 +89,7 @@ export type JudgingTest = {
 
 export function createChallengesService(deps: {
   repository: ChallengesRepository;
-  storage: Pick<FileStorage, 'put' | 'get' | 'deletePrefix'>;
+  storage: Pick<FileStorage, 'put' | 'get' | 'deleteKeys'>;
   /** The sandbox that judges: its languages and limits bound what a challenge may ask for. */
   execution: Pick<ExecutionService, 'status' | 'limits'>;
   clock: Clock;
@@ -157,15 +157,14 @@ export function createChallengesService(deps: {
   };
 
   const forget = async (keys: string[]) => {
-    await Promise.all(
-      keys.map((key) =>
-        storage
-          .deletePrefix(key)
-          .catch((error: unknown) =>
-            deps.logger.warn({ err: error, key }, 'could not remove unused challenge test data'),
-          ),
-      ),
-    );
+    await storage
+      .deleteKeys(keys)
+      .catch((error: unknown) =>
+        deps.logger.warn(
+          { err: error, keys: keys.length, first: keys[0] },
+          'could not remove unused challenge test data',
+        ),
+      );
   };
 
   /**

@@ -104,6 +104,16 @@ export function createS3Storage(settings: S3Settings): FileStorage & { close(): 
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);
     },
+    async deleteKeys(keys) {
+      for (let start = 0; start < keys.length; start += PAGE) {
+        const objects = keys.slice(start, start + PAGE).map((key) => ({ Key: objectKey(key) }));
+        const result = await client.send(
+          new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } }),
+        );
+        if (result.Errors && result.Errors.length > 0)
+          throw new Error(`S3 refused to delete ${result.Errors.length} objects`);
+      }
+    },
     check: () => checkStorage(storage),
     close: () => client.destroy(),
   };

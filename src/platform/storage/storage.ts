@@ -17,6 +17,8 @@ export type FileStorage = {
   get(key: string): Promise<Buffer | null>;
   /** Removes every key under the prefix (a challenge's test data). */
   deletePrefix(prefix: string): Promise<void>;
+  /** Removes these keys; missing ones are no error (undoing an upload whose rows failed). */
+  deleteKeys(keys: string[]): Promise<void>;
   /** Writes, reads back and removes a probe file. */
   check(): Promise<void>;
 };
@@ -71,6 +73,9 @@ export function createLocalStorage(options: {
     },
     async deletePrefix(prefix) {
       await rm(pathOf(prefix), { recursive: true, force: true });
+    },
+    async deleteKeys(keys) {
+      await Promise.all(keys.map((key) => rm(pathOf(key), { force: true })));
     },
     check: () => checkStorage(storage),
   };
