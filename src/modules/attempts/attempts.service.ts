@@ -92,7 +92,9 @@ export function createAttemptsService(deps: {
   /** The question rows an attempt shows, including any that left the quiz's pool since. */
   const questionsOf = async (row: AttemptRow, paper: QuizPaper | undefined) => {
     const shown = paper?.questions ?? new Map<string, QuestionRow>();
-    const missing = row.slots.map((slot) => slot.questionId).filter((id) => !shown.has(id));
+    // Every autosave asks: one pass, and nothing built when the paper has them all.
+    const missing: string[] = [];
+    for (const slot of row.slots) if (!shown.has(slot.questionId)) missing.push(slot.questionId);
     if (missing.length === 0) return shown;
     const rows = new Map(shown);
     for (const question of await deps.questions.rowsByIds(missing)) rows.set(question.id, question);
