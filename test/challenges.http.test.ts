@@ -167,6 +167,12 @@ else
         expect(
           (await addJson(id, [{ input: '1', expectedOutput: '1' }], otherInstructor)).statusCode,
         ).toBe(403);
+        const pair = zipSync({ '1.in': strToU8('1'), '1.out': strToU8('1') });
+        expect((await addZip(id, zipForm(pair), otherInstructor)).statusCode).toBe(403);
+        expect((await addJson(id, [{ input: '1', expectedOutput: '1' }], student)).statusCode).toBe(
+          403,
+        );
+        expect((await addZip(id, zipForm(pair), admin)).statusCode).toBe(201);
         const byAuthor = await put(author);
         expect(byAuthor.statusCode, byAuthor.body).toBe(200);
         expect(byAuthor.json()).toMatchObject({
