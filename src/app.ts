@@ -28,6 +28,7 @@ import { judge0Routes } from './modules/judge0/judge0.routes.ts';
 import { questionsRoutes } from './modules/questions/questions.routes.ts';
 import { quizzesRoutes } from './modules/quizzes/quizzes.routes.ts';
 import { sandboxRoutes } from './modules/sandbox/sandbox.routes.ts';
+import { submissionsRoutes } from './modules/submissions/submissions.routes.ts';
 import { usersRoutes } from './modules/users/users.routes.ts';
 import { registerAccessControl } from './platform/http/access.ts';
 import { registerHttpMetrics } from './platform/http/metrics.ts';
@@ -157,6 +158,12 @@ export async function buildApp(deps: Deps): Promise<App> {
       await api.register(attemptsRoutes({ attempts: deps.attempts }));
       await api.register(attendanceRoutes({ attendance: deps.attendance, audit: deps.audit }));
       await api.register(challengesRoutes({ challenges: deps.challenges, audit: deps.audit }));
+      await api.register(
+        submissionsRoutes({
+          submissions: deps.submissions,
+          submissionsPerMinute: deps.config.sandbox.runsPerMinute,
+        }),
+      );
       await api.register(
         sandboxRoutes({
           execution: deps.execution,

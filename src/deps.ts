@@ -24,6 +24,9 @@ import { createQuizzesService } from './modules/quizzes/quizzes.service.ts';
 import { createExecutionService } from './modules/sandbox/sandbox.execution.ts';
 import type { SandboxHost } from './modules/sandbox/sandbox.host.ts';
 import { hiddenHostPaths } from './modules/sandbox/sandbox.selftest.ts';
+import { judgeJobId } from './modules/submissions/submissions.jobs.ts';
+import { createSubmissionsRepository } from './modules/submissions/submissions.repository.ts';
+import { createSubmissionsService } from './modules/submissions/submissions.service.ts';
 import { createUsersRepository } from './modules/users/users.repository.ts';
 import { createUsersService } from './modules/users/users.service.ts';
 import { type Clock, systemClock } from './platform/clock/clock.ts';
@@ -253,6 +256,24 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     clock,
     logger: logger.child({ component: 'challenges' }),
   });
+  const submissions = createSubmissionsService({
+    db: database.db,
+    repository: createSubmissionsRepository(database.db),
+    challenges,
+    execution,
+    enqueueJudge: async (tx, submissionId) =>
+      (
+        await jobs.enqueueIn(
+          tx,
+          'submissions.judge',
+          { submissionId },
+          { jobId: judgeJobId(submissionId) },
+        )
+      ).dispatch,
+    publish: (event) => events.publish('submissions.changed', event),
+    clock,
+    logger: logger.child({ component: 'submissions' }),
+  });
 
   return {
     config,
@@ -281,6 +302,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     attempts,
     execution,
     judge0,
+    submissions,
     challenges,
     enqueueAnnouncement,
     /** Closes in reverse order of need: broker and bus first, the database last. */

@@ -23,6 +23,15 @@ import {
   quizzesJobCatalogue,
 } from './modules/quizzes/quizzes.jobs.ts';
 import type { QuizzesService } from './modules/quizzes/quizzes.service.ts';
+import {
+  createSubmissionsJobHandlers,
+  type SubmissionsJobs,
+  submissionsJobCatalogue,
+} from './modules/submissions/submissions.jobs.ts';
+import type {
+  SubmissionEvent,
+  SubmissionsService,
+} from './modules/submissions/submissions.service.ts';
 import type { UsersService } from './modules/users/users.service.ts';
 import type { Transaction } from './platform/db/database.ts';
 import type { Mailer } from './platform/mail/mailer.ts';
@@ -31,13 +40,14 @@ import type { JobCatalogue, JobHandlers } from './platform/queue/queue.types.ts'
 import type { Schedule } from './platform/scheduler/scheduler.ts';
 
 /** Every job type of every module. A module adds its map here and its handlers below. */
-export type AppJobs = MaintenanceJobs & AttemptsJobs & QuizzesJobs & Judge0Jobs;
+export type AppJobs = MaintenanceJobs & AttemptsJobs & QuizzesJobs & Judge0Jobs & SubmissionsJobs;
 
 export const appJobCatalogue: JobCatalogue<AppJobs> = {
   ...maintenanceJobCatalogue,
   ...attemptsJobCatalogue,
   ...quizzesJobCatalogue,
   ...judge0JobCatalogue,
+  ...submissionsJobCatalogue,
 };
 
 export const appSchedules: Schedule<AppJobs>[] = [...maintenanceSchedules, ...attemptsSchedules];
@@ -47,6 +57,8 @@ export type AppEvents = {
   'jobs.failed': { jobId: string; type: string };
   /** A user's role, status or password changed: drop cached auth state. */
   'users.changed': { userId: string };
+  /** A submission was queued, started, finished a test, or was judged. */
+  'submissions.changed': SubmissionEvent;
 };
 
 export function createAppJobHandlers(deps: {
@@ -56,6 +68,7 @@ export function createAppJobHandlers(deps: {
   users: UsersService;
   mailer: Mailer;
   judge0: Judge0Service;
+  submissions: SubmissionsService;
   enqueueAnnouncement(
     tx: Transaction,
     payload: QuizzesJobs['quizzes.announce'],
@@ -66,5 +79,6 @@ export function createAppJobHandlers(deps: {
     ...createAttemptsJobHandlers(deps),
     ...createQuizzesJobHandlers(deps),
     ...createJudge0JobHandlers(deps),
+    ...createSubmissionsJobHandlers(deps),
   };
 }

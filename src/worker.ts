@@ -25,6 +25,7 @@ export async function startWorkerRole(
       users: deps.users,
       mailer: deps.mailer,
       judge0: deps.judge0,
+      submissions: deps.submissions,
       enqueueAnnouncement: deps.enqueueAnnouncement,
     }),
     ...(options.queues ? { queues: options.queues } : {}),

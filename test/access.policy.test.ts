@@ -65,6 +65,9 @@ const POLICY: Record<string, 'public' | 'authenticated' | readonly Role[]> = {
   'POST /api/v1/challenges/{id}/testcases': ['admin', 'instructor'],
   'GET /api/v1/languages': 'public',
   'POST /api/v1/runs': 'authenticated',
+  'POST /api/v1/submissions': 'authenticated',
+  'GET /api/v1/submissions': 'authenticated',
+  'GET /api/v1/submissions/{id}': 'authenticated',
   // Also open to the JUDGE0_AUTH_TOKEN key (X-Auth-Token) instead of a bearer token.
   'GET /judge0/about': 'authenticated',
   'GET /judge0/config_info': 'authenticated',

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJudge0JobHandlers } from '../src/modules/judge0/judge0.jobs.ts';
 import { detectSandboxHost } from '../src/modules/sandbox/sandbox.host.ts';
 import { reportMissingSandbox } from '../src/modules/sandbox/sandbox.test-utils.ts';
+import { createSubmissionsJobHandlers } from '../src/modules/submissions/submissions.jobs.ts';
 import type { RunningWorker } from '../src/platform/queue/job-queue.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { bearer, signedIn, type Tokens } from './support/auth.ts';
@@ -40,7 +41,8 @@ describe.each(databaseKinds())('the Judge0-compatible surface on %s', (kind) => 
     student = await signedIn(t, 'student');
     other = await signedIn(t, 'student');
     worker = await t.deps.jobs.startWorker({
-      handlers: createJudge0JobHandlers(t.deps),
+      // The judge queue also carries challenge submissions: its worker handles both.
+      handlers: { ...createJudge0JobHandlers(t.deps), ...createSubmissionsJobHandlers(t.deps) },
       queues: ['judge'],
       concurrency: 2,
     });

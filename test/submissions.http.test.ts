@@ -1,0 +1,268 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createJudge0JobHandlers } from '../src/modules/judge0/judge0.jobs.ts';
+import { detectSandboxHost } from '../src/modules/sandbox/sandbox.host.ts';
+import { reportMissingSandbox } from '../src/modules/sandbox/sandbox.test-utils.ts';
+import { createSubmissionsJobHandlers } from '../src/modules/submissions/submissions.jobs.ts';
+import type { RunningWorker } from '../src/platform/queue/job-queue.ts';
+import { createTestApp, type TestApp } from './support/app.ts';
+import { bearer, signedIn, type Tokens } from './support/auth.ts';
+import { databaseKinds } from './support/databases.ts';
+import { expectInvalidAt } from './support/problems.ts';
+
+const sandboxProblem = await detectSandboxHost().then(
+  async (host) => {
+    await host.close();
+    return null;
+  },
+  (error: Error) => error.message,
+);
+
+const marker = () => `zq${randomBytes(8).toString('hex')}`;
+
+// The challenge: print the input line upper-cased. Hidden inputs are long random markers.
+const UPPER_PY = 'print(input().upper())\n';
+const ECHO_C =
+  '#include <stdio.h>\nint main(void) { char s[256]; if (!fgets(s, sizeof s, stdin)) return 1; fputs(s, stdout); return 0; }\n';
+// Right on short inputs, spins forever on long ones: the hidden tests time out.
+const SLOW_ON_HIDDEN_PY = 's = input()\nwhile len(s) > 10: pass\nprint(s.upper())\n';
+
+if (sandboxProblem !== null) {
+  reportMissingSandbox('submissions judged in the sandbox', sandboxProblem);
+} else {
+  describe.each(databaseKinds())('submissions on %s', (kind) => {
+    let t: TestApp;
+    let author: Tokens;
+    let student: Tokens;
+    let worker: RunningWorker;
+    let challengeId: string;
+    const hidden = [marker(), marker()];
+    const leaks = [...hidden, ...hidden.map((text) => text.toUpperCase())];
+    const bodies: string[] = [];
+
+    beforeAll(async () => {
+      t = await createTestApp({
+        database: kind,
+        env: { RATE_LIMIT_RUNS_PER_MINUTE: '1000' },
+      });
+      author = await signedIn(t, 'instructor');
+      student = await signedIn(t, 'student');
+      worker = await t.deps.jobs.startWorker({
+        // The judge queue also carries Judge0 runs: a worker of it must handle both.
+        handlers: { ...createSubmissionsJobHandlers(t.deps), ...createJudge0JobHandlers(t.deps) },
+        queues: ['judge'],
+        concurrency: 2,
+      });
+      const created = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/challenges',
+        headers: bearer(author),
+        payload: {
+          title: 'Shout',
+          statement: 'Print the line you read in capitals.',
+          languages: ['python', 'c'],
+          timeLimitMs: 500,
+          points: 60,
+        },
+      });
+      expect(created.statusCode, created.body).toBe(201);
+      challengeId = created.json().id;
+      const tests = await t.app.inject({
+        method: 'POST',
+        url: `/api/v1/challenges/${challengeId}/testcases`,
+        headers: bearer(author),
+        payload: [
+          { input: 'abc\n', expectedOutput: 'ABC\n' },
+          { input: 'hello\n', expectedOutput: 'HELLO\n' },
+          {
+            input: `${hidden[0]}\n`,
+            expectedOutput: `${hidden[0]?.toUpperCase()}\n`,
+            hidden: true,
+            weight: 2,
+          },
+          {
+            input: `${hidden[1]}\n`,
+            expectedOutput: `${hidden[1]?.toUpperCase()}\n`,
+            hidden: true,
+            weight: 2,
+          },
+        ],
+      });
+      expect(tests.statusCode, tests.body).toBeLessThan(300);
+    });
+    afterAll(async () => {
+      await worker?.close(5_000);
+      await t?.close();
+    });
+
+    const submit = async (language: string, source: string, who: Tokens = student) => {
+      const response = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/submissions',
+        headers: bearer(who),
+        payload: { challengeId, language, source },
+      });
+      bodies.push(response.body);
+      return response;
+    };
+    const get = async (id: string, who: Tokens = student) => {
+      const response = await t.app.inject({
+        method: 'GET',
+        url: `/api/v1/submissions/${id}`,
+        headers: bearer(who),
+      });
+      if (who === student) bodies.push(response.body);
+      return response;
+    };
+    const judged = async (id: string) => {
+      let body: Record<string, unknown> = {};
+      await expect
+        .poll(
+          async () => {
+            body = (await get(id)).json();
+            return body.status;
+          },
+          { timeout: 60_000, interval: 100 },
+        )
+        .toMatch(/^(completed|failed)$/);
+      return body;
+    };
+
+    it('answers 202 queued, then judges every test: accepted with full points', async () => {
+      const response = await submit('python', UPPER_PY);
+      expect(response.statusCode).toBe(202);
+      expect(response.json()).toMatchObject({ status: 'queued' });
+      const result = await judged(response.json().id);
+      expect(result).toMatchObject({
+        status: 'completed',
+        verdict: 'accepted',
+        score: 60,
+        maxScore: 60,
+      });
+      expect(result.tests).toEqual([
+        expect.objectContaining({ index: 1, hidden: false, verdict: 'accepted', stdout: 'ABC\n' }),
+        expect.objectContaining({
+          index: 2,
+          hidden: false,
+          verdict: 'accepted',
+          stdout: 'HELLO\n',
+        }),
+        {
+          index: 3,
+          hidden: true,
+          verdict: 'accepted',
+          timeMs: expect.any(Number),
+          memoryKb: expect.any(Number),
+        },
+        {
+          index: 4,
+          hidden: true,
+          verdict: 'accepted',
+          timeMs: expect.any(Number),
+          memoryKb: expect.any(Number),
+        },
+      ]);
+    }, 90_000);
+
+    it('takes the first failing test’s verdict, shows where a public test differs, and scores by weight', async () => {
+      const wrong = await judged((await submit('c', ECHO_C)).json().id);
+      expect(wrong).toMatchObject({ verdict: 'wrong_answer', score: 0 });
+      expect((wrong.tests as Array<Record<string, unknown>>)[0]).toMatchObject({
+        verdict: 'wrong_answer',
+        difference: { line: 1, expected: 'ABC', actual: 'abc' },
+      });
+
+      const slow = await judged((await submit('python', SLOW_ON_HIDDEN_PY)).json().id);
+      expect(slow).toMatchObject({ verdict: 'time_limit_exceeded', score: 20 });
+      expect((slow.tests as Array<{ verdict: string }>).map((test) => test.verdict)).toEqual([
+        'accepted',
+        'accepted',
+        'time_limit_exceeded',
+        'time_limit_exceeded',
+      ]);
+    }, 90_000);
+
+    it('reports a compile error with the compiler’s message and runs no test', async () => {
+      const broken = await judged(
+        (await submit('c', 'int main(void) { return missing; }\n')).json().id,
+      );
+      expect(broken).toMatchObject({
+        status: 'completed',
+        verdict: 'compilation_error',
+        score: 0,
+        tests: [],
+      });
+      expect(broken.compileOutput).toMatch(/missing/);
+    }, 60_000);
+
+    it('refuses what cannot be judged before storing anything', async () => {
+      expectInvalidAt(
+        await submit('java', 'class Main {}'),
+        'body.language',
+        'a language the challenge does not take',
+      );
+      expectInvalidAt(
+        await submit('python', `#${'x'.repeat(64 * 1024)}`),
+        'body.source',
+        'a source over 64 KiB',
+      );
+      const unknown = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/submissions',
+        headers: bearer(student),
+        payload: { challengeId: 'no-such-challenge', language: 'python', source: 'print(1)' },
+      });
+      expectInvalidAt(unknown, 'body.challengeId', 'an unknown challenge');
+      const extra = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/submissions',
+        headers: bearer(student),
+        payload: { challengeId, language: 'python', source: 'print(1)', score: 100 },
+      });
+      expectInvalidAt(extra, 'body', 'an unknown field');
+    });
+
+    it('shows a submission to its owner, the challenge’s instructor and admins only', async () => {
+      const id = (await submit('python', UPPER_PY)).json().id as string;
+      await judged(id);
+      expect((await get(id, await signedIn(t, 'student'))).statusCode).toBe(404);
+      expect((await get(id, await signedIn(t, 'instructor'))).statusCode).toBe(404);
+      expect((await get(id, author)).statusCode).toBe(200);
+      expect((await get(id, await signedIn(t, 'admin'))).statusCode).toBe(200);
+
+      const mine = await t.app.inject({
+        method: 'GET',
+        url: `/api/v1/submissions?challengeId=${challengeId}`,
+        headers: bearer(student),
+      });
+      bodies.push(mine.body);
+      expect(
+        mine.json().items.every((item: { userId: string }) => item.userId === student.user.id),
+      ).toBe(true);
+      const staff = await t.app.inject({
+        method: 'GET',
+        url: `/api/v1/submissions?challengeId=${challengeId}`,
+        headers: bearer(author),
+      });
+      expect(staff.json().items.length).toBeGreaterThanOrEqual(mine.json().items.length);
+    }, 60_000);
+
+    it('judges a submission once, however often its job is delivered', async () => {
+      const id = (await submit('python', UPPER_PY)).json().id as string;
+      const first = await judged(id);
+      const logger = t.deps.logger;
+      await t.deps.submissions.judge({
+        submissionId: id,
+        attempt: 1,
+        transaction: (work) => t.deps.database.db.transaction(work),
+        logger,
+      });
+      expect((await get(id)).json()).toEqual(first);
+    }, 60_000);
+
+    it('never shows a student the hidden tests’ inputs or expected outputs', () => {
+      expect(bodies.length).toBeGreaterThan(10);
+      for (const body of bodies) for (const leak of leaks) expect(body).not.toContain(leak);
+    });
+  });
+}
