@@ -77,6 +77,7 @@ export function createExecutionService(options: {
     maxQueued: settings.queueMax,
   });
 
+  const closing = new AbortController();
   const detect = async (): Promise<Ready> => {
     const down = (reason: string): Ready => {
       logger.error({ reason }, 'code execution is unavailable: no run will be accepted');
@@ -98,6 +99,7 @@ export function createExecutionService(options: {
         timeoutMs: 10_000,
         cwd: options.appDir,
         hostPath: options.hostPath,
+        signal: closing.signal,
       });
       for (const missing of toolchains.missing)
         logger.debug({ language: missing.id, reason: missing.reason }, 'language not offered');
@@ -260,6 +262,7 @@ export function createExecutionService(options: {
     execute,
     limits,
     close: async () => {
+      closing.abort();
       if (!ready) return;
       const state = await ready;
       if (state.ok) await state.close();

@@ -41,8 +41,10 @@ export function withRoot(spec: LanguageSpec, root: string): LanguageSpec {
  */
 export async function probeToolchains(
   languages: readonly LanguageSpec[],
-  options: { timeoutMs: number; cwd: string; hostPath: string },
+  options: { timeoutMs: number; cwd: string; hostPath: string; signal?: AbortSignal },
 ): Promise<ToolchainReport> {
+  // Aborted on shutdown: a server stopping during start-up does not wait for slow toolchains.
+  const abort = options.signal ? { signal: options.signal } : {};
   const results = await Promise.all(
     languages.map(async (language): Promise<Toolchain | { id: string; reason: string }> => {
       try {
@@ -53,6 +55,7 @@ export async function probeToolchains(
             timeout: options.timeoutMs,
             cwd: options.cwd,
             env: { ...BASE_ENV, PATH: options.hostPath },
+            ...abort,
           });
           const root = stdout.trim();
           if (!isAbsolute(root) || !existsSync(root)) throw new Error(`located at "${root}"`);
@@ -64,6 +67,7 @@ export async function probeToolchains(
           timeout: options.timeoutMs,
           cwd: options.cwd,
           env: { ...BASE_ENV },
+          ...abort,
         });
         const version = parseVersion(`${stdout}\n${stderr}`);
         if (!version) throw new Error(`no version in "${`${stdout}${stderr}`.slice(0, 80)}"`);
