@@ -1,9 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Clock } from '../clock/clock.ts';
 
-/** The first lease of a key in a window; later ones double up to the cap. */
-const FIRST_LEASE = 4;
-/** A lease is at most this share of the limit: what another process may hold unused. */
+/** A lease is this share of the limit: what another process may hold unused. */
 const LEASE_SHARE = 20;
 
 export type LeasedHit = {
@@ -20,7 +18,6 @@ type Entry = {
   left: number;
   /** The window's total in Redis after this process's last lease. */
   total: number;
-  nextLease: number;
   /** Redis granted less than asked: the window is used up everywhere. */
   exhausted: boolean;
   pending: Promise<void> | undefined;
@@ -28,9 +25,9 @@ type Entry = {
 
 /**
  * Fixed-window counters shared through Redis without a round trip per hit. The window's count
- * in Redis is the sum of the tokens handed out; a process takes them in leases (INCRBY) and
- * spends them locally. Leases start small and double up to limit/20, so a key seen once costs
- * no more than before and a busy key goes to Redis once per many hits.
+ * in Redis is the sum of the tokens handed out; a process takes them in leases of limit/20
+ * (INCRBY) and spends them locally, so a key goes to Redis once per limit/20 hits, even a
+ * student who saves only a few times a minute.
  *
  * Error bound: the limit is never exceeded across processes (a lease is cut to what is left).
  * A client may be refused early by up to the tokens other processes leased and have not spent:
@@ -41,7 +38,7 @@ export function createLeasedCounter(options: { redis: Redis; prefix: string; clo
   let hits = 0;
 
   const lease = async (key: string, entry: Entry, limit: number, windowMs: number) => {
-    const size = entry.nextLease;
+    const size = Math.max(1, Math.floor(limit / LEASE_SHARE));
     const slot = `${options.prefix}:rl:${key}:${entry.windowStart}`;
     const [[incrError, total], [expireError]] = (await options.redis
       .multi()
@@ -53,7 +50,6 @@ export function createLeasedCounter(options: { redis: Redis; prefix: string; clo
     entry.left += granted;
     entry.total = total;
     entry.exhausted = granted < size;
-    entry.nextLease = Math.min(size * 2, Math.max(1, Math.floor(limit / LEASE_SHARE)));
   };
 
   const sweep = (now: number, windowMs: number) => {
@@ -73,7 +69,6 @@ export function createLeasedCounter(options: { redis: Redis; prefix: string; clo
           windowStart,
           left: 0,
           total: 0,
-          nextLease: Math.min(FIRST_LEASE, Math.max(1, Math.floor(limit / LEASE_SHARE))),
           exhausted: false,
           pending: undefined,
         };
