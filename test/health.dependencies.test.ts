@@ -55,6 +55,8 @@ describe('health as dependencies come and go', () => {
         database: { ...proxied, destroy: () => proxied.close() },
         env: { DATABASE_URL: viaProxy.toString(), HEALTH_CHECK_TIMEOUT_MS: '1500' },
       });
+      // Sandbox detection runs in the background; /health counts it down until it is done.
+      await t.deps.execution.status();
 
       expect((await health(t)).code).toBe(200);
       proxy.cut();
@@ -86,6 +88,8 @@ describe('health as dependencies come and go', () => {
           HEALTH_CHECK_TIMEOUT_MS: '500',
         },
       });
+      // Sandbox detection runs in the background; /health counts it down until it is done.
+      await t.deps.execution.status();
       expect(await health(t)).toMatchObject({
         code: 200,
         body: { status: 'ok', checks: { redis: { status: 'up' } } },
