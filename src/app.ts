@@ -116,7 +116,11 @@ export async function buildApp(deps: Deps): Promise<App> {
     }
   };
 
-  const authenticate = createAuthenticator({ accessTokens: deps.accessTokens, users: deps.users });
+  const authenticate = createAuthenticator({
+    accessTokens: deps.accessTokens,
+    users: deps.users,
+    redeemTicket: (ticket) => deps.auth.redeemSseTicket(ticket),
+  });
   await registerRateLimits(app, {
     redis: deps.limiterConnection,
     prefix: deps.config.redis.prefix,
@@ -162,6 +166,11 @@ export async function buildApp(deps: Deps): Promise<App> {
         submissionsRoutes({
           submissions: deps.submissions,
           submissionsPerMinute: deps.config.sandbox.runsPerMinute,
+          subscribe: (handler) => deps.events.subscribe('submissions.changed', handler),
+          streams: {
+            inc: () => deps.metrics.openStreams.inc({ stream: 'submission' }),
+            dec: () => deps.metrics.openStreams.dec({ stream: 'submission' }),
+          },
         }),
       );
       await api.register(

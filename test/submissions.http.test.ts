@@ -260,6 +260,75 @@ if (sandboxProblem !== null) {
       expect((await get(id)).json()).toEqual(first);
     }, 60_000);
 
+    it('streams status and per-test progress, then the result, to its owner only', async () => {
+      // The judge is paused so the stream opens before judging starts.
+      await worker.close(5_000);
+      const id = (await submit('python', UPPER_PY)).json().id as string;
+      const ticket = (
+        await t.app.inject({
+          method: 'POST',
+          url: '/api/v1/auth/sse-ticket',
+          headers: bearer(student),
+        })
+      ).json().ticket as string;
+      const streamed = t.app.inject({
+        method: 'GET',
+        url: `/api/v1/submissions/${id}/events?ticket=${encodeURIComponent(ticket)}`,
+      });
+      const open = async () =>
+        (await t.deps.metrics.openStreams.get()).values.find(
+          (value) => value.labels.stream === 'submission',
+        )?.value ?? 0;
+      await expect.poll(open, { timeout: 10_000 }).toBe(1);
+      worker = await t.deps.jobs.startWorker({
+        handlers: { ...createSubmissionsJobHandlers(t.deps), ...createJudge0JobHandlers(t.deps) },
+        queues: ['judge'],
+        concurrency: 2,
+      });
+      const response = await streamed;
+      bodies.push(response.body);
+      expect(await open()).toBe(0);
+      expect(response.statusCode).toBe(200);
+      expect(response.headers['content-type']).toMatch(/^text\/event-stream/);
+      const events = response.body
+        .split('\n\n')
+        .filter((block) => block.startsWith('event:'))
+        .map((block) => {
+          const [name, data] = block.split('\n');
+          return { event: name?.slice(7), data: JSON.parse(data?.slice(6) ?? 'null') };
+        });
+      expect(events[0]).toEqual({ event: 'status', data: { status: 'queued' } });
+      expect(events.filter((e) => e.event === 'test').map((e) => e.data)).toEqual([
+        { index: 1, of: 4, verdict: 'accepted' },
+        { index: 2, of: 4, verdict: 'accepted' },
+        { index: 3, of: 4, verdict: 'accepted' },
+        { index: 4, of: 4, verdict: 'accepted' },
+      ]);
+      expect(events.at(-1)).toMatchObject({ event: 'result', data: { id, verdict: 'accepted' } });
+
+      // A ticket works once; another student cannot follow the submission.
+      const again = await t.app.inject({
+        method: 'GET',
+        url: `/api/v1/submissions/${id}/events?ticket=${encodeURIComponent(ticket)}`,
+      });
+      expect(again.statusCode).toBe(401);
+      const stranger = await t.app.inject({
+        method: 'GET',
+        url: `/api/v1/submissions/${id}/events`,
+        headers: bearer(await signedIn(t, 'student')),
+      });
+      expect(stranger.statusCode).toBe(404);
+      // A judged submission's stream gives its state and result at once.
+      const done = await t.app.inject({
+        method: 'GET',
+        url: `/api/v1/submissions/${id}/events`,
+        headers: bearer(student),
+      });
+      expect(done.body).toMatch(
+        /^event: status\ndata: \{"status":"completed"\}\n\nevent: result\n/,
+      );
+    }, 90_000);
+
     it('never shows a student the hidden tests’ inputs or expected outputs', () => {
       expect(bodies.length).toBeGreaterThan(10);
       for (const body of bodies) for (const leak of leaks) expect(body).not.toContain(leak);

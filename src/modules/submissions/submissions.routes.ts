@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { principalOf } from '../../platform/http/access.ts';
 import { pageOf } from '../../platform/http/pagination.ts';
 import {
@@ -8,14 +9,24 @@ import {
   submissionsQuery,
   submissionView,
 } from './submissions.schemas.ts';
-import type { SubmissionsService } from './submissions.service.ts';
+import type { SubmissionEvent, SubmissionsService } from './submissions.service.ts';
+import { createSubmissionFanOut, openEventStream } from './submissions.stream.ts';
 
 export function submissionsRoutes(deps: {
   submissions: SubmissionsService;
   submissionsPerMinute: number;
+  /** The event bus's `submissions.changed`, from every process. */
+  subscribe: (handler: (event: SubmissionEvent) => void) => Promise<() => Promise<void>>;
+  /** Counts the streams open (the metrics' gauge). */
+  streams?: { inc(): void; dec(): void };
+  heartbeatMs?: number;
 }): FastifyPluginAsyncZod {
   const tags = ['submissions'];
   return async (app) => {
+    const fanOut = createSubmissionFanOut();
+    const unsubscribe = await deps.subscribe((event) => fanOut.deliver(event));
+    app.addHook('onClose', async () => unsubscribe());
+
     app.post(
       '/submissions',
       {
@@ -70,6 +81,52 @@ export function submissionsRoutes(deps: {
         },
       },
       async (request) => deps.submissions.get(principalOf(request), request.params.id),
+    );
+
+    app.get(
+      '/submissions/:id/events',
+      {
+        config: { access: 'authenticated', sseTicket: true },
+        schema: {
+          tags,
+          summary: 'Server-Sent Events: status changes and per-test progress until judged',
+          description:
+            'Events: `status` `{ status }` first and on every change; `test` `{ index, of, verdict }` as each test ends (hidden tests by verdict only); `result` with the whole submission (as GET /submissions/{id}) when judged, then the stream ends. Comments every 15 s keep proxies from closing it. EventSource cannot send headers: pass a ticket from POST /auth/sse-ticket as `?ticket=`.',
+          params: submissionIdParams,
+          querystring: z.strictObject({ ticket: z.string().max(200).optional() }),
+        },
+      },
+      async (request, reply) => {
+        const principal = principalOf(request);
+        const { id } = request.params;
+        // Refused before the stream opens, so the caller gets a proper 404.
+        await deps.submissions.visibleRow(principal, id);
+        const stream = openEventStream(reply, {
+          ...(deps.heartbeatMs ? { heartbeatMs: deps.heartbeatMs } : {}),
+        });
+        let finished = false;
+        const finish = async (view?: Awaited<ReturnType<SubmissionsService['get']>>) => {
+          if (finished) return;
+          finished = true;
+          stream.send('result', view ?? (await deps.submissions.get(principal, id)));
+          stream.close();
+        };
+        // Listening starts before the snapshot is read, so no change in between is missed.
+        const stop = fanOut.listen(id, (event) => {
+          if (event.test) stream.send('test', event.test);
+          else if (event.status === 'completed' || event.status === 'failed')
+            void finish().catch(() => stream.close());
+          else stream.send('status', { status: event.status });
+        });
+        deps.streams?.inc();
+        stream.onClose(() => {
+          stop();
+          deps.streams?.dec();
+        });
+        const snapshot = await deps.submissions.get(principal, id);
+        stream.send('status', { status: snapshot.status });
+        if (snapshot.status === 'completed' || snapshot.status === 'failed') await finish(snapshot);
+      },
     );
   };
 }

@@ -29,6 +29,11 @@ declare module 'fastify' {
      * back to the bearer token.
      */
     apiKey?: (request: FastifyRequest) => 'valid' | 'invalid' | 'absent';
+    /**
+     * EventSource cannot send headers: such routes also take a single-use ticket from
+     * POST /auth/sse-ticket as `?ticket=`.
+     */
+    sseTicket?: boolean;
   }
   interface FastifyRequest {
     /** Set by the authentication hook when the request carried a valid access token. */

@@ -43,7 +43,14 @@ export function createMetrics(options: { queueDepth?: QueueDepthSource } = {}) {
     registers: [registry],
   });
 
-  return { registry, httpDuration, jobsProcessed };
+  const openStreams = new Gauge({
+    name: 'assay_sse_streams_open',
+    help: 'Server-Sent Events streams open in this process, by stream',
+    labelNames: ['stream'] as const,
+    registers: [registry],
+  });
+
+  return { registry, httpDuration, jobsProcessed, openStreams };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
