@@ -84,18 +84,24 @@ program
 program
   .command('seed')
   .description(
-    'load demo data: an admin, an instructor, three students and a demo quiz (idempotent)',
+    'load demo data: an admin, an instructor, three students, two coding challenges and a demo quiz (idempotent)',
   )
   .action(async () => {
     const config = loadConfig();
     const deps = await createDeps(config, quietLogger(config));
     try {
-      const { accounts, quiz } = await seedDemoData(deps);
+      const { accounts, challenges, quiz } = await seedDemoData(deps);
       for (const account of accounts) {
         process.stdout.write(
           `${account.created ? 'created' : 'exists '} ${account.role.padEnd(10)} ${account.email}  ${account.password ? `password: ${account.password}` : '(password unchanged)'}\n`,
         );
       }
+      for (const challenge of challenges.challenges)
+        process.stdout.write(
+          `${challenge.created ? 'created' : 'exists '} challenge  ${challenge.id}  ${challenge.title}\n`,
+        );
+      if (challenges.reason)
+        process.stdout.write(`skipped challenges: code cannot run here (${challenges.reason})\n`);
       process.stdout.write(
         `${quiz.created ? 'created' : 'exists '} quiz       ${quiz.id}  ${quiz.title}\n`,
       );

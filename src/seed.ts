@@ -3,6 +3,7 @@ import type { Deps } from './deps.ts';
 import { type QuestionInput, questionInput } from './modules/questions/questions.schemas.ts';
 import type { Role } from './modules/users/users.models.ts';
 import type { Principal } from './platform/http/access.ts';
+import { A_PLUS_B_TITLE, seedDemoChallenges } from './seed.challenges.ts';
 
 /**
  * Demo accounts for trying Assay locally. No password is written down anywhere: each account
@@ -71,24 +72,31 @@ const DEMO_QUESTIONS: QuestionInput[] = [
     tags: ['demo', 'maths'],
     level: 'intermediate',
   },
-  {
+].map((question) => questionInput.parse(question));
+
+/** The code question, on the seeded A + B challenge. */
+const codeQuestion = (challengeId: string) =>
+  questionInput.parse({
     type: 'code',
     name: 'Code',
     prompt: 'Read two integers from standard input and print their sum.',
-    challengeId: 'demo-a-plus-b',
+    challengeId,
     points: 3,
     tags: ['demo', 'programming'],
     level: 'beginner',
-  },
-].map((question) => questionInput.parse(question));
+  });
 
 /** The demo quiz, once: published, timed, with every question type. */
-async function seedDemoQuiz(deps: Deps, author: Principal) {
+async function seedDemoQuiz(deps: Deps, author: Principal, codeChallengeId: string | null) {
   const existing = await deps.quizzes.list(author, { limit: 100 });
   const found = existing.items.find((quiz) => quiz.title === DEMO_QUIZ_TITLE);
   if (found) return { id: found.id, created: false };
   const ids: string[] = [];
-  for (const question of DEMO_QUESTIONS)
+  // Without a sandbox there is no challenge to ask about: the tour then has no code question.
+  const questions = codeChallengeId
+    ? [...DEMO_QUESTIONS, codeQuestion(codeChallengeId)]
+    : DEMO_QUESTIONS;
+  for (const question of questions)
     ids.push((await deps.questions.create(question, author.userId)).id);
   const quiz = await deps.quizzes.create(author, {
     title: DEMO_QUIZ_TITLE,
@@ -117,11 +125,14 @@ export async function seedDemoData(deps: Deps) {
   }
   const instructor = await deps.users.findByEmail('instructor@assay.local');
   if (!instructor) throw new Error('the demo instructor is missing');
-  const quiz = await seedDemoQuiz(deps, {
+  const author: Principal = {
     userId: instructor.id,
     role: 'instructor',
     email: instructor.email,
     name: instructor.name,
-  });
-  return { accounts: results, quiz: { ...quiz, title: DEMO_QUIZ_TITLE } };
+  };
+  const challenges = await seedDemoChallenges(deps, author);
+  const aPlusB = challenges.challenges.find((challenge) => challenge.title === A_PLUS_B_TITLE);
+  const quiz = await seedDemoQuiz(deps, author, aPlusB?.id ?? null);
+  return { accounts: results, challenges, quiz: { ...quiz, title: DEMO_QUIZ_TITLE } };
 }

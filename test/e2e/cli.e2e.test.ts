@@ -34,7 +34,7 @@ describe('the assay command', () => {
     const env = cleanEnv({ DATA_DIR: data.dir });
     const seeded = await assay(['seed'], env);
     expect(seeded.code).toBe(0);
-    expect(seeded.stdout.match(/^created/gm)).toHaveLength(6);
+    expect(seeded.stdout.match(/^created/gm)).toHaveLength(8);
     // Random per account, never a fixed demo password.
     const passwords = [...seeded.stdout.matchAll(/password: (\S+)/g)].map((match) => match[1]);
     expect(new Set(passwords).size).toBe(5);
@@ -99,10 +99,37 @@ describe('the assay command', () => {
     }
     const result = await api(`/attempts/${started.body.id}/submit`, { method: 'POST', token });
     expect(result.body).toMatchObject({ score: 4, maxScore: 9, reviewAvailable: true });
+
+    // The same student solves the demo challenge; the server's own workers judge it.
+    const challenges = await api('/challenges', { token });
+    const aPlusB = challenges.body.items.find((item: { title: string }) => item.title === 'A + B');
+    const submitted = await api('/submissions', {
+      method: 'POST',
+      token,
+      body: {
+        challengeId: aPlusB.id,
+        language: 'python',
+        source: 'a, b = map(int, input().split())\nprint(a + b)\n',
+      },
+    });
+    expect(submitted.status).toBe(202);
+    let judged: Record<string, unknown> = {};
+    await expect
+      .poll(
+        async () => {
+          judged = (await api(`/submissions/${submitted.body.id}`, { token })).body;
+          return judged.status;
+        },
+        { timeout: 30_000, interval: 200 },
+      )
+      .toBe('completed');
+    expect(judged).toMatchObject({ verdict: 'accepted', score: 100, maxScore: 100 });
     expect(await second.stop()).toBe(0);
 
     const again = await assay(['seed'], env);
-    expect(again.stdout.match(/^exists/gm)).toHaveLength(6);
+    // Five accounts, the two demo challenges and the quiz, all already there.
+    expect(again.stdout.match(/^exists/gm)).toHaveLength(8);
+    expect(again.stdout).toMatch(/^exists {2}challenge +\S+ +A \+ B$/m);
     expect(again.stdout).toMatch(/admin +admin@assay\.local/);
     expect(again.stdout.match(/student +student\d@assay\.local/g)).toHaveLength(3);
   }, 90_000);
