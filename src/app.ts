@@ -16,6 +16,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import type { Deps } from './deps.ts';
+import { analyticsRoutes } from './modules/analytics/analytics.routes.ts';
 import { attemptsRoutes } from './modules/attempts/attempts.routes.ts';
 import { attendanceRoutes } from './modules/attendance/attendance.routes.ts';
 import { auditRoutes } from './modules/audit/audit.routes.ts';
@@ -162,6 +163,7 @@ export async function buildApp(deps: Deps): Promise<App> {
       await api.register(attemptsRoutes({ attempts: deps.attempts }));
       await api.register(attendanceRoutes({ attendance: deps.attendance, audit: deps.audit }));
       await api.register(challengesRoutes({ challenges: deps.challenges, audit: deps.audit }));
+      await api.register(analyticsRoutes({ submissions: deps.submissions }));
       await api.register(
         submissionsRoutes({
           submissions: deps.submissions,

@@ -69,6 +69,7 @@ const POLICY: Record<string, 'public' | 'authenticated' | readonly Role[]> = {
   'GET /api/v1/submissions': 'authenticated',
   'GET /api/v1/submissions/{id}': 'authenticated',
   'GET /api/v1/submissions/{id}/events': 'authenticated',
+  'GET /api/v1/analytics/challenges/{id}': ['admin', 'instructor'],
   // Also open to the JUDGE0_AUTH_TOKEN key (X-Auth-Token) instead of a bearer token.
   'GET /judge0/about': 'authenticated',
   'GET /judge0/config_info': 'authenticated',

@@ -329,6 +329,43 @@ if (sandboxProblem !== null) {
       );
     }, 90_000);
 
+    it('gives the challenge’s author its submissions by verdict and language, computed in SQL', async () => {
+      const stats = await t.app.inject({
+        method: 'GET',
+        url: `/api/v1/analytics/challenges/${challengeId}`,
+        headers: bearer(author),
+      });
+      expect(stats.statusCode).toBe(200);
+      // Everything this suite submitted: four accepted, one wrong, one slow, one not compiling.
+      expect(stats.json()).toEqual({
+        challengeId,
+        submissions: 7,
+        judged: 7,
+        byVerdict: { accepted: 4, compilation_error: 1, time_limit_exceeded: 1, wrong_answer: 1 },
+        byLanguage: [
+          { language: 'c', submissions: 2, accepted: 0, acceptanceRate: 0 },
+          { language: 'python', submissions: 5, accepted: 4, acceptanceRate: 0.8 },
+        ],
+        acceptanceRate: 4 / 7,
+        users: 1,
+        usersAccepted: 1,
+        // The test clock stands still: the first submission was the first accepted one.
+        medianSecondsToFirstAccept: 0,
+      });
+      const stranger = await t.app.inject({
+        method: 'GET',
+        url: `/api/v1/analytics/challenges/${challengeId}`,
+        headers: bearer(await signedIn(t, 'instructor')),
+      });
+      expect(stranger.statusCode).toBe(404);
+      const pupil = await t.app.inject({
+        method: 'GET',
+        url: `/api/v1/analytics/challenges/${challengeId}`,
+        headers: bearer(student),
+      });
+      expect(pupil.statusCode).toBe(403);
+    });
+
     it('never shows a student the hidden tests’ inputs or expected outputs', () => {
       expect(bodies.length).toBeGreaterThan(10);
       for (const body of bodies) for (const leak of leaks) expect(body).not.toContain(leak);

@@ -70,6 +70,59 @@ export function createSubmissionsRepository(db: Database) {
       return row ?? null;
     },
 
+    /**
+     * A challenge's submissions in aggregate, computed in the database: by verdict, by
+     * language, and per user the time from their first submission to their first accepted one.
+     */
+    async challengeStats(challengeId: string) {
+      const byVerdict = await db.execute(sql`
+        select coalesce(${submissions.verdict}, ${submissions.status}) as verdict, count(*)::int as count
+        from ${submissions} where ${submissions.challengeId} = ${challengeId}
+        group by 1 order by 1`);
+      const byLanguage = await db.execute(sql`
+        select ${submissions.language} as language, count(*)::int as submissions,
+          (count(*) filter (where ${submissions.verdict} = 'accepted'))::int as accepted
+        from ${submissions} where ${submissions.challengeId} = ${challengeId}
+        group by 1 order by 1`);
+      const [totals] = (
+        (await db.execute(sql`
+        with per_user as (
+          select ${submissions.userId} as user_id,
+            min(${submissions.createdAt}) as first_at,
+            min(${submissions.createdAt}) filter (where ${submissions.verdict} = 'accepted') as accepted_at
+          from ${submissions} where ${submissions.challengeId} = ${challengeId}
+          group by 1
+        )
+        select count(*)::int as users,
+          (count(*) filter (where accepted_at is not null))::int as users_accepted,
+          percentile_cont(0.5) within group (
+            order by extract(epoch from accepted_at - first_at)
+          ) filter (where accepted_at is not null) as median_seconds
+        from per_user`)) as unknown as {
+          rows: Array<{
+            users: number;
+            users_accepted: number;
+            median_seconds: number | string | null;
+          }>;
+        }
+      ).rows;
+      return {
+        byVerdict: (byVerdict as unknown as { rows: Array<{ verdict: string; count: number }> })
+          .rows,
+        byLanguage: (
+          byLanguage as unknown as {
+            rows: Array<{ language: string; submissions: number; accepted: number }>;
+          }
+        ).rows,
+        users: totals?.users ?? 0,
+        usersAccepted: totals?.users_accepted ?? 0,
+        medianSecondsToFirstAccept:
+          totals?.median_seconds === null || totals?.median_seconds === undefined
+            ? null
+            : Number(totals.median_seconds),
+      };
+    },
+
     /** Writes the outcome in the job's transaction, only over an unfinished row. */
     async finish(tx: Transaction, id: string, columns: JudgedColumns): Promise<boolean> {
       const rows = await tx

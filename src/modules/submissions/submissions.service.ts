@@ -6,6 +6,7 @@ import { validationFailed } from '../../platform/errors/errors.ts';
 import type { Principal } from '../../platform/http/access.ts';
 import { decodeCursor, toPage } from '../../platform/http/pagination.ts';
 import type { Logger } from '../../platform/logger/logger.ts';
+import { challengeNotFound } from '../challenges/challenges.errors.ts';
 import type { ExecutionService } from '../sandbox/sandbox.execution.types.ts';
 import type { CheckerName } from './submissions.checkers.ts';
 import { submissionNotFound } from './submissions.errors.ts';
@@ -201,6 +202,38 @@ export function createSubmissionsService(deps: {
         createdAt: row.createdAt.toISOString(),
         id: row.id,
       }));
+    },
+
+    /** Staff analytics of one challenge (its author's or an admin's). */
+    async challengeStats(principal: Principal, challengeId: string) {
+      const challenge = await deps.challenges.find(challengeId, { includeDeleted: true });
+      if (
+        !challenge ||
+        !(principal.role === 'admin' || (await deps.challenges.manages(principal, challengeId)))
+      )
+        throw challengeNotFound();
+      const stats = await repository.challengeStats(challengeId);
+      const total = stats.byVerdict.reduce((sum, row) => sum + row.count, 0);
+      const judged = stats.byVerdict
+        .filter((row) => !['queued', 'running'].includes(row.verdict))
+        .reduce((sum, row) => sum + row.count, 0);
+      const accepted = stats.byVerdict.find((row) => row.verdict === 'accepted')?.count ?? 0;
+      return {
+        challengeId,
+        submissions: total,
+        judged,
+        byVerdict: Object.fromEntries(stats.byVerdict.map((row) => [row.verdict, row.count])),
+        byLanguage: stats.byLanguage.map((row) => ({
+          language: row.language,
+          submissions: row.submissions,
+          accepted: row.accepted,
+          acceptanceRate: row.submissions === 0 ? 0 : row.accepted / row.submissions,
+        })),
+        acceptanceRate: judged === 0 ? null : accepted / judged,
+        users: stats.users,
+        usersAccepted: stats.usersAccepted,
+        medianSecondsToFirstAccept: stats.medianSecondsToFirstAccept,
+      };
     },
 
     /**
