@@ -14,6 +14,7 @@ import { describeEnvironment, invocation } from './lib/environment.ts';
 import { type Section, writeResults } from './lib/report.ts';
 import { REPO_ROOT } from './lib/servers.ts';
 import { loginBenchmark } from './login.bench.ts';
+import { sandboxBenchmark } from './sandbox.bench.ts';
 
 const BENCHMARKS: readonly Benchmark[] = [
   coldStartBenchmark,
@@ -21,6 +22,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   loginBenchmark,
   examStartBenchmark,
   autosaveBenchmark,
+  sandboxBenchmark,
 ];
 const RESULTS_FILE = join(REPO_ROOT, 'bench', 'RESULTS.md');
 

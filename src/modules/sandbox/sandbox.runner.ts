@@ -207,13 +207,15 @@ export async function runInSandbox(options: {
     logger.error({ err: error, cgroup: cgroup?.id }, 'sandbox step failed in the harness');
     return { result: emptyResult(), artifacts: {} };
   } finally {
-    await cleanUp({ cgroup, workDir, logger });
+    await cleanUp({ cgroup, workDir, readOnly: step.kind === 'run', logger });
   }
 }
 
 async function cleanUp(options: {
   cgroup: StepCgroup | null;
   workDir: string | null;
+  /** A run's directory was bound read-only: it holds only the files the host wrote. */
+  readOnly: boolean;
   logger: Logger;
 }) {
   try {
@@ -222,7 +224,7 @@ async function cleanUp(options: {
     options.logger.error({ err: error, cgroup: options.cgroup?.id }, 'sandbox cgroup not removed');
   }
   try {
-    if (options.workDir) await removeWorkDir(options.workDir);
+    if (options.workDir) await removeWorkDir(options.workDir, { readOnly: options.readOnly });
   } catch (error) {
     options.logger.error({ err: error }, 'sandbox work directory not removed');
   }
