@@ -1,28 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import type { RunResult } from '../sandbox/sandbox.types.ts';
 import { judgeTest, overallVerdict, scoreOf, type TestOutcome } from './submissions.models.ts';
-
-const run = (overrides: Partial<RunResult> = {}): RunResult => ({
-  verdict: 'ok',
-  exitCode: 0,
-  signal: null,
-  cpuMs: 12,
-  wallMs: 30,
-  memoryBytes: 2048 * 1024,
-  stdout: Buffer.from('42\n'),
-  stderr: Buffer.alloc(0),
-  stdoutTruncated: false,
-  stderrTruncated: false,
-  limitExceeded: null,
-  ...overrides,
-});
+import { runResult } from './submissions.test-utils.ts';
 
 const judge = (overrides: Partial<Parameters<typeof judgeTest>[0]> = {}) =>
   judgeTest({
     index: 0,
     hidden: false,
     weight: 1,
-    run: run(),
+    run: runResult(),
     expected: Buffer.from('42\n'),
     checker: 'trim',
     floatTolerance: null,
@@ -46,7 +31,7 @@ describe('judging one test', () => {
       memoryKb: 2048,
       stdout: '42\n',
     });
-    expect(judge({ run: run({ stdout: Buffer.from('41\n') }) })).toMatchObject({
+    expect(judge({ run: runResult({ stdout: Buffer.from('41\n') }) })).toMatchObject({
       verdict: 'wrong_answer',
       difference: { line: 1, expected: '42', actual: '41' },
     });
@@ -54,15 +39,15 @@ describe('judging one test', () => {
 
   it('keeps the run’s own verdict when the program failed', () => {
     expect(
-      judge({ run: run({ verdict: 'time_limit_exceeded', limitExceeded: 'cpu' }) }),
+      judge({ run: runResult({ verdict: 'time_limit_exceeded', limitExceeded: 'cpu' }) }),
     ).toMatchObject({
       verdict: 'time_limit_exceeded',
       limitExceeded: 'cpu',
     });
-    expect(judge({ run: run({ verdict: 'runtime_error', exitCode: 1 }) }).verdict).toBe(
+    expect(judge({ run: runResult({ verdict: 'runtime_error', exitCode: 1 }) }).verdict).toBe(
       'runtime_error',
     );
-    expect(judge({ run: run({ verdict: 'memory_limit_exceeded' }) }).verdict).toBe(
+    expect(judge({ run: runResult({ verdict: 'memory_limit_exceeded' }) }).verdict).toBe(
       'memory_limit_exceeded',
     );
   });
@@ -70,7 +55,7 @@ describe('judging one test', () => {
   it('keeps nothing of a hidden test but its verdict and measures', () => {
     const hidden = judge({
       hidden: true,
-      run: run({ stdout: Buffer.from('SECRET-OUT\n'), stderr: Buffer.from('SECRET-ERR') }),
+      run: runResult({ stdout: Buffer.from('SECRET-OUT\n'), stderr: Buffer.from('SECRET-ERR') }),
       expected: Buffer.from('SECRET-EXPECTED\n'),
     });
     expect(Object.keys(hidden).sort()).toEqual([
