@@ -26,7 +26,10 @@ import type { SandboxHost } from './modules/sandbox/sandbox.host.ts';
 import { hiddenHostPaths } from './modules/sandbox/sandbox.selftest.ts';
 import { judgeJobId } from './modules/submissions/submissions.jobs.ts';
 import { createSubmissionsRepository } from './modules/submissions/submissions.repository.ts';
-import { createSubmissionsService } from './modules/submissions/submissions.service.ts';
+import {
+  createSubmissionsService,
+  type SubmissionsService,
+} from './modules/submissions/submissions.service.ts';
 import { createUsersRepository } from './modules/users/users.repository.ts';
 import { createUsersService } from './modules/users/users.service.ts';
 import { type Clock, systemClock } from './platform/clock/clock.ts';
@@ -228,6 +231,9 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     users,
     clock,
   });
+  let submissionsRef: () => SubmissionsService = () => {
+    throw new Error('submissions are not ready yet');
+  };
   const attempts = createAttemptsService({
     db: database.db,
     repository: createAttemptsRepository(database.db),
@@ -237,6 +243,11 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     clock,
     logger: logger.child({ component: 'attempts' }),
     graceMs: config.attemptGraceMs,
+    // Late-bound: submissions are made after attempts (each needs the other).
+    code: {
+      challengesOf: (ids) => submissionsRef().challengesOf(ids),
+      submit: (tx, input) => submissionsRef().submitInTransaction(tx, input),
+    },
   });
   forgetPaper = attempts.forgetPaper;
   const judge0 = createJudge0Service({
@@ -271,9 +282,11 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
         )
       ).dispatch,
     publish: (event) => events.publish('submissions.changed', event),
+    onAttemptJudged: (tx, judged) => attempts.codeJudged(tx, judged),
     clock,
     logger: logger.child({ component: 'submissions' }),
   });
+  submissionsRef = () => submissions;
 
   return {
     config,

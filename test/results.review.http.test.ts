@@ -152,8 +152,9 @@ describe('results and review policy', () => {
     );
     await as(t.app.inject({ url: `/api/v1/attempts/${attempt.id}`, headers }));
     const submitted = await as(submitAttempt(t, student, attempt.id));
-    // The code answer waits for the judge; everything else is scored.
-    expect(submitted).toMatchObject({ status: 'grading', reviewAvailable: false, passed: null });
+    // The code question's challenge does not exist in this suite, so its answer scores 0 at once
+    // (judged code answers: test/attempts.code.http.test.ts).
+    expect(submitted).toMatchObject({ status: 'graded', reviewAvailable: false, passed: null });
     expect(submitted.score).toBe(1.5); // true/false 1 + half of the multiple choice
     await as(t.app.inject({ url: `/api/v1/results/attempts/${attempt.id}`, headers }));
     await as(t.app.inject({ url: '/api/v1/results/my-results', headers }));

@@ -107,6 +107,8 @@ export function presentResult(input: {
         ...(outcome.status === 'pending'
           ? { pending: true }
           : { correct: outcome.correct ?? false }),
+        ...(outcome.submissionId ? { submissionId: outcome.submissionId } : {}),
+        ...(outcome.note ? { note: outcome.note } : {}),
         correctAnswer: correctAnswerOf(body),
         ...(body.type === 'numeric' ? { tolerance: body.tolerance } : {}),
         ...(question.explanation ? { explanation: question.explanation } : {}),

@@ -177,6 +177,22 @@ export function createAttemptsRepository(db: Database) {
       return row!;
     },
 
+    /** A judged code answer's points: new outcomes, total and status, in the judge's transaction. */
+    async grade(
+      executor: Executor,
+      id: string,
+      change: {
+        outcomes: QuestionOutcome[];
+        score: number;
+        status: 'grading' | 'graded' | 'expired';
+      },
+    ): Promise<void> {
+      await executor
+        .update(attempts)
+        .set({ outcomes: change.outcomes, score: String(change.score), status: change.status })
+        .where(eq(attempts.id, id));
+    },
+
     /** Last write wins, but only while the attempt is active. */
     async saveAnswer(save: {
       attemptId: string;

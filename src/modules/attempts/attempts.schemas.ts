@@ -79,6 +79,11 @@ export const resultSchema = z
         earned: z.number().optional(),
         correct: z.boolean().optional(),
         pending: z.boolean().optional().describe('a code answer still being judged'),
+        submissionId: z
+          .string()
+          .optional()
+          .describe('a code answer’s submission: its per-test results at GET /submissions/{id}'),
+        note: z.string().optional().describe('why a code answer scored 0 without being judged'),
         correctAnswer: z.unknown().optional(),
         tolerance: z.number().optional(),
         explanation: z.string().optional(),

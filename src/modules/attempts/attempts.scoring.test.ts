@@ -121,6 +121,13 @@ describe('scoreAnswer', () => {
       earned: 0,
       max: 5,
     });
+    // No program, or an empty one, is a blank answer: nothing to judge, no points.
+    const code = q({ type: 'code', challengeId: 'c1' }, 5);
+    expect(scoreAnswer(code, null)).toMatchObject({ status: 'scored', earned: 0 });
+    expect(scoreAnswer(code, { language: 'python', source: '  \n' })).toMatchObject({
+      status: 'scored',
+      earned: 0,
+    });
   });
 });
 

@@ -90,8 +90,13 @@ export function scoreAnswer(
 ): Score {
   const { body, points } = question;
   const penalty = clamp(rules.negativeMarking ?? 0, 0, 1);
-  if (body.type === 'code') return { status: 'pending', earned: 0, max: points };
   if (isBlank(answer)) return scored(0, points, false);
+  if (body.type === 'code') {
+    // An empty program is blank too: there is nothing to judge.
+    const source = (answer as { source?: unknown }).source;
+    if (typeof source !== 'string' || source.trim() === '') return scored(0, points, false);
+    return { status: 'pending', earned: 0, max: points };
+  }
   const wrong = () => scored(-penalty, points, false);
 
   switch (body.type) {

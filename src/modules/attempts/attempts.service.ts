@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Clock } from '../../platform/clock/clock.ts';
-import type { Database } from '../../platform/db/database.ts';
+import type { Database, Transaction } from '../../platform/db/database.ts';
 import { conflict, validationFailed } from '../../platform/errors/errors.ts';
 import type { Principal } from '../../platform/http/access.ts';
 import { decodeCursor, toPage } from '../../platform/http/pagination.ts';
@@ -42,6 +42,27 @@ const MAX_STORED_EVENTS = 1_000;
 const cursorSchema = z.object({ startedAt: z.iso.datetime(), id: z.string() });
 const num = (value: string | null) => (value === null ? null : Number(value));
 
+/** What attempts need of the judge: submissions made in the attempt's own transaction. */
+export interface CodeJudging {
+  /** The challenges' languages and points, read before the transaction (null: it is gone). */
+  challengesOf(
+    challengeIds: readonly string[],
+  ): Promise<Map<string, { languages: readonly string[]; points: number } | null>>;
+  /** Records a submission and its judge job in `tx`; the dispatch runs after the commit. */
+  submit(
+    tx: Transaction,
+    input: {
+      challengeId: string;
+      userId: string;
+      language: string;
+      source: string;
+      attemptId: string;
+      questionId: string;
+      maxScore: number;
+    },
+  ): Promise<{ submissionId: string; dispatch: () => Promise<void> }>;
+}
+
 /** Raised inside a start transaction when the quiz changed under a cached copy. */
 class StalePaper extends Error {}
 
@@ -56,6 +77,8 @@ export function createAttemptsService(deps: {
   clock: Clock;
   logger: Logger;
   graceMs: number;
+  /** Judging of code answers (the submissions module); without it they score 0. */
+  code?: CodeJudging;
 }) {
   const { repository, clock } = deps;
 
@@ -130,7 +153,16 @@ export function createAttemptsService(deps: {
     const paper = await paperOf(facts.quizId);
     const questions = await questionsOf(facts, paper);
     const negativeMarking = num(paper?.quiz.negativeMarking ?? null) ?? 0;
-    return deps.db.transaction(async (tx) => {
+    const challengeIds = facts.slots.flatMap((slot) => {
+      const body = questions.get(slot.questionId)?.body as QuestionBody | undefined;
+      return body?.type === 'code' ? [body.challengeId] : [];
+    });
+    const challenges =
+      challengeIds.length > 0 && deps.code
+        ? await deps.code.challengesOf(challengeIds)
+        : new Map<string, { languages: readonly string[]; points: number } | null>();
+    const dispatches: Array<() => Promise<void>> = [];
+    const closed = await deps.db.transaction(async (tx) => {
       const row = await repository.lock(tx, id);
       if (!row) throw attemptNotFound();
       if (row.status !== 'active') return row;
@@ -165,6 +197,41 @@ export function createAttemptsService(deps: {
               correct: score.correct,
             };
       });
+      // Each code answer becomes a submission, in this transaction: judged exactly once.
+      for (const [index, outcome] of outcomes.entries()) {
+        if (outcome.status !== 'pending') continue;
+        const body = questions.get(outcome.questionId)?.body as QuestionBody;
+        if (body.type !== 'code') continue;
+        const answer = answers.get(outcome.questionId) as { language: string; source: string };
+        const challenge = challenges.get(body.challengeId) ?? null;
+        const unjudgeable = !deps.code
+          ? 'code cannot be judged here'
+          : challenge === null
+            ? 'the challenge no longer exists'
+            : !challenge.languages.includes(answer.language)
+              ? `${answer.language} is not a language of this challenge`
+              : null;
+        if (unjudgeable || !deps.code || !challenge) {
+          outcomes[index] = {
+            ...outcome,
+            status: 'scored',
+            correct: false,
+            note: unjudgeable ?? '',
+          };
+          continue;
+        }
+        const made = await deps.code.submit(tx, {
+          challengeId: body.challengeId,
+          userId: row.userId,
+          language: answer.language,
+          source: answer.source,
+          attemptId: row.id,
+          questionId: outcome.questionId,
+          maxScore: challenge.points,
+        });
+        dispatches.push(made.dispatch);
+        outcomes[index] = { ...outcome, submissionId: made.submissionId };
+      }
       const pending = outcomes.some((outcome) => outcome.status === 'pending');
       const earned = outcomes.reduce((sum, outcome) => sum + outcome.earned, 0);
       return repository.finalize(tx, id, {
@@ -175,6 +242,35 @@ export function createAttemptsService(deps: {
         outcomes,
         ...(flag ? { flagged: true, flaggedReason: flag } : {}),
       });
+    });
+    // After the commit: a lost hand-over is found again by the sweeper.
+    for (const dispatch of dispatches) await dispatch();
+    return closed;
+  };
+
+  /**
+   * A code answer's submission was judged: its share of the question's points goes into the
+   * attempt, in the judge's transaction; the last one turns `grading` into `graded`.
+   */
+  const codeJudged = async (
+    tx: Transaction,
+    judged: { attemptId: string; submissionId: string; score: number; maxScore: number },
+  ) => {
+    const row = await repository.lock(tx, judged.attemptId);
+    if (!row?.outcomes) return;
+    const outcomes = row.outcomes.map((outcome) => {
+      if (outcome.submissionId !== judged.submissionId || outcome.status !== 'pending')
+        return outcome;
+      const fraction = judged.maxScore > 0 ? judged.score / judged.maxScore : 0;
+      const earned = Math.round(fraction * outcome.max * 1e6) / 1e6;
+      return { ...outcome, status: 'scored' as const, earned, correct: fraction >= 1 - 1e-9 };
+    });
+    const pending = outcomes.some((outcome) => outcome.status === 'pending');
+    const earned = outcomes.reduce((sum, outcome) => sum + outcome.earned, 0);
+    await repository.grade(tx, row.id, {
+      outcomes,
+      score: Math.max(0, Math.round(earned * 1e6) / 1e6),
+      status: pending ? 'grading' : row.endedBy === 'timer' ? 'expired' : 'graded',
     });
   };
 
@@ -358,6 +454,8 @@ export function createAttemptsService(deps: {
   };
 
   return {
+    codeJudged,
+
     start: async (principal: Principal, quizId: string) => {
       const { row, created } = await start(principal, quizId);
       return { attempt: await viewOf(row, false, created ? new Map() : undefined), created };

@@ -27,6 +27,10 @@ export type QuestionOutcome = {
   earned: number;
   max: number;
   correct?: boolean;
+  /** A code answer's submission, judged by the submissions module. */
+  submissionId?: string;
+  /** Why a code answer scored 0 without being judged (its challenge is gone, …). */
+  note?: string;
 };
 
 export const attempts = pgTable(

@@ -69,6 +69,11 @@ export function createSubmissionsService(deps: {
   execution: ExecutionService;
   enqueueJudge: (tx: Transaction, submissionId: string) => Promise<() => Promise<void>>;
   publish: (event: SubmissionEvent) => Promise<void>;
+  /** A code answer of an attempt was judged: in the judge's transaction (the attempts module). */
+  onAttemptJudged?: (
+    tx: Transaction,
+    judged: { attemptId: string; submissionId: string; score: number; maxScore: number },
+  ) => Promise<void>;
   clock: Clock;
   logger: Logger;
 }) {
@@ -156,6 +161,50 @@ export function createSubmissionsService(deps: {
       await dispatch();
       await publish({ submissionId: row.id, userId: row.userId, status: 'queued' });
       return { id: row.id, status: row.status };
+    },
+
+    /**
+     * For attempts, read before their transaction (the embedded database has one connection):
+     * each challenge's languages and points, or null if it is gone.
+     */
+    async challengesOf(challengeIds: readonly string[]) {
+      const found = new Map<string, { languages: readonly string[]; points: number } | null>();
+      for (const id of new Set(challengeIds)) {
+        const challenge = await deps.challenges.find(id);
+        found.set(
+          id,
+          challenge ? { languages: challenge.languages, points: challenge.points } : null,
+        );
+      }
+      return found;
+    },
+
+    /** A quiz's code answer as a submission, in the attempt's transaction. */
+    async submitInTransaction(
+      tx: Transaction,
+      input: {
+        challengeId: string;
+        userId: string;
+        language: string;
+        source: string;
+        attemptId: string;
+        questionId: string;
+        maxScore: number;
+      },
+    ) {
+      const inserted = await repository.insert(tx, {
+        id: randomUUID(),
+        challengeId: input.challengeId,
+        userId: input.userId,
+        language: input.language,
+        source: input.source,
+        attemptId: input.attemptId,
+        questionId: input.questionId,
+        status: 'queued',
+        maxScore: String(input.maxScore),
+        createdAt: clock.now(),
+      });
+      return { submissionId: inserted.id, dispatch: await deps.enqueueJudge(tx, inserted.id) };
     },
 
     async get(principal: Principal, id: string) {
@@ -257,9 +306,21 @@ export function createSubmissionsService(deps: {
       await publish({ submissionId, userId: row.userId, status: 'running' });
       const lastTry = options.attempt >= JUDGE_ATTEMPTS;
       const write = async (columns: Omit<JudgedColumns, 'finishedAt'>) => {
-        const written = await options.transaction((tx) =>
-          repository.finish(tx, submissionId, { ...columns, finishedAt: clock.now() }),
-        );
+        const written = await options.transaction(async (tx) => {
+          const done = await repository.finish(tx, submissionId, {
+            ...columns,
+            finishedAt: clock.now(),
+          });
+          // The attempt's points move in the same transaction: never one without the other.
+          if (done && row.attemptId && deps.onAttemptJudged)
+            await deps.onAttemptJudged(tx, {
+              attemptId: row.attemptId,
+              submissionId,
+              score: columns.score,
+              maxScore: Number(row.maxScore),
+            });
+          return done;
+        });
         if (written)
           await publish({
             submissionId,

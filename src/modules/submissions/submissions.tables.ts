@@ -22,6 +22,9 @@ export const submissions = pgTable(
     maxScore: numeric('max_score', { precision: 10, scale: 2 }).notNull(),
     tests: jsonValue('tests').$type<TestOutcome[]>(),
     compileOutput: text('compile_output'),
+    /** Set when the submission is a code answer of a quiz attempt. */
+    attemptId: text('attempt_id'),
+    questionId: text('question_id'),
     /** Judge tries so far (a killed worker's try counts). */
     tries: integer('tries').notNull().default(0),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
