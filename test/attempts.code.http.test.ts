@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJudge0JobHandlers } from '../src/modules/judge0/judge0.jobs.ts';
-import { detectSandboxHost } from '../src/modules/sandbox/sandbox.host.ts';
-import { reportMissingSandbox } from '../src/modules/sandbox/sandbox.test-utils.ts';
+import {
+  reportMissingSandbox,
+  sandboxUnusable,
+} from '../src/modules/sandbox/sandbox.test-utils.ts';
 import { createSubmissionsJobHandlers } from '../src/modules/submissions/submissions.jobs.ts';
 import type { RunningWorker } from '../src/platform/queue/job-queue.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
@@ -15,13 +17,7 @@ import {
   submitAttempt,
 } from './support/quizzes.ts';
 
-const sandboxProblem = await detectSandboxHost().then(
-  async (host) => {
-    await host.close();
-    return null;
-  },
-  (error: Error) => error.message,
-);
+const sandboxProblem = await sandboxUnusable();
 
 if (sandboxProblem !== null) {
   reportMissingSandbox('code questions in quizzes', sandboxProblem);

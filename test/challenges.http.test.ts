@@ -5,8 +5,11 @@ import { strToU8, zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChallengesRepository } from '../src/modules/challenges/challenges.repository.ts';
 import { createChallengesService } from '../src/modules/challenges/challenges.service.ts';
-import { detectSandboxHost, SandboxUnavailableError } from '../src/modules/sandbox/sandbox.host.ts';
-import { reportMissingSandbox } from '../src/modules/sandbox/sandbox.test-utils.ts';
+import { SandboxUnavailableError } from '../src/modules/sandbox/sandbox.host.ts';
+import {
+  reportMissingSandbox,
+  sandboxUnusable,
+} from '../src/modules/sandbox/sandbox.test-utils.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { bearer, signedIn, type Tokens } from './support/auth.ts';
 import { databaseKinds } from './support/databases.ts';
@@ -14,13 +17,7 @@ import { expectInvalidAt } from './support/problems.ts';
 
 const MiB = 1024 * 1024;
 
-const usable = await detectSandboxHost().then(
-  async (host) => {
-    await host.close();
-    return null;
-  },
-  (error: Error) => error.message,
-);
+const usable = await sandboxUnusable();
 
 const marker = (what: string) => `${what}-${randomBytes(8).toString('hex')}`;
 

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJudge0JobHandlers } from '../src/modules/judge0/judge0.jobs.ts';
-import { detectSandboxHost } from '../src/modules/sandbox/sandbox.host.ts';
-import { reportMissingSandbox } from '../src/modules/sandbox/sandbox.test-utils.ts';
+import {
+  reportMissingSandbox,
+  sandboxUnusable,
+} from '../src/modules/sandbox/sandbox.test-utils.ts';
 import { createSubmissionsJobHandlers } from '../src/modules/submissions/submissions.jobs.ts';
 import type { RunningWorker } from '../src/platform/queue/job-queue.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
@@ -18,13 +20,7 @@ const A_PLUS_B = {
   c: '#include <stdio.h>\nint main(void) { long a, b; scanf("%ld %ld", &a, &b); printf("%ld\\n", a + b); return 0; }\n',
 };
 
-const sandboxProblem = await detectSandboxHost().then(
-  async (host) => {
-    await host.close();
-    return null;
-  },
-  (error: Error) => error.message,
-);
+const sandboxProblem = await sandboxUnusable();
 
 type Submission = Record<string, unknown> & { status?: { id: number; description: string } };
 

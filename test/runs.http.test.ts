@@ -1,17 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { detectSandboxHost, SandboxUnavailableError } from '../src/modules/sandbox/sandbox.host.ts';
-import { reportMissingSandbox } from '../src/modules/sandbox/sandbox.test-utils.ts';
+import { SandboxUnavailableError } from '../src/modules/sandbox/sandbox.host.ts';
+import {
+  reportMissingSandbox,
+  sandboxUnusable,
+} from '../src/modules/sandbox/sandbox.test-utils.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { bearer, signedIn, type Tokens } from './support/auth.ts';
 import { expectInvalidAt } from './support/problems.ts';
 
-const usable = await detectSandboxHost().then(
-  async (host) => {
-    await host.close();
-    return null;
-  },
-  (error: Error) => error.message,
-);
+const usable = await sandboxUnusable();
 
 const A_PLUS_B: Record<string, string> = {
   python: 'a, b = map(int, input().split())\nprint(a + b)\n',

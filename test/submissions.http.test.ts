@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJudge0JobHandlers } from '../src/modules/judge0/judge0.jobs.ts';
-import { detectSandboxHost } from '../src/modules/sandbox/sandbox.host.ts';
-import { reportMissingSandbox } from '../src/modules/sandbox/sandbox.test-utils.ts';
+import {
+  reportMissingSandbox,
+  sandboxUnusable,
+} from '../src/modules/sandbox/sandbox.test-utils.ts';
 import { createSubmissionsJobHandlers } from '../src/modules/submissions/submissions.jobs.ts';
 import type { RunningWorker } from '../src/platform/queue/job-queue.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
@@ -10,13 +12,7 @@ import { bearer, signedIn, type Tokens } from './support/auth.ts';
 import { databaseKinds } from './support/databases.ts';
 import { expectInvalidAt } from './support/problems.ts';
 
-const sandboxProblem = await detectSandboxHost().then(
-  async (host) => {
-    await host.close();
-    return null;
-  },
-  (error: Error) => error.message,
-);
+const sandboxProblem = await sandboxUnusable();
 
 const marker = () => `zq${randomBytes(8).toString('hex')}`;
 

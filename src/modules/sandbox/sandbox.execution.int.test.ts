@@ -3,16 +3,9 @@ import { createLogger } from '../../platform/logger/logger.ts';
 import { PACKAGE_ROOT } from '../../platform/paths.ts';
 import { createExecutionService } from './sandbox.execution.ts';
 import type { ExecutionService } from './sandbox.execution.types.ts';
-import { detectSandboxHost } from './sandbox.host.ts';
-import { reportMissingSandbox } from './sandbox.test-utils.ts';
+import { reportMissingSandbox, sandboxUnusable } from './sandbox.test-utils.ts';
 
-const usable = await detectSandboxHost().then(
-  async (host) => {
-    await host.close();
-    return null;
-  },
-  (error: Error) => error.message,
-);
+const usable = await sandboxUnusable();
 
 const settings = {
   mode: 'bwrap' as const,

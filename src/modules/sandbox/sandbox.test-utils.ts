@@ -38,6 +38,17 @@ export async function openTestSandbox(): Promise<TestSandbox> {
   }
 }
 
+/** Null when this machine can sandbox, else why not (checked once per test file). */
+export async function sandboxUnusable(): Promise<string | null> {
+  try {
+    const host = await detectSandboxHost();
+    await host.close();
+    return null;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
 /**
  * What a suite does on a machine without a usable sandbox. A developer laptop (no root, no
  * bubblewrap) skips with the reason; CI (`CI=true`) fails, so the hostile suite can never
