@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from './config.ts';
+import { parseConfig, redactedConfigValue } from './config.ts';
 
 const problemsOf = (env: Record<string, string>) => {
   const result = parseConfig(env);
@@ -42,6 +42,35 @@ describe('parseConfig', () => {
     expect(judge0).toEqual([
       'JUDGE0_AUTH_TOKEN: must be at least 16 characters (got a value that is not shown)',
     ]);
+  });
+
+  it('reads the feedback LLM endpoint, off by default, and never echoes its key or URL', () => {
+    const off = parseConfig({});
+    expect(off.ok && off.config.llm).toEqual({
+      baseUrl: undefined,
+      apiKey: undefined,
+      model: 'gpt-4o-mini',
+      timeoutMs: 10_000,
+    });
+    const on = parseConfig({
+      LLM_BASE_URL: 'http://127.0.0.1:11434/v1',
+      LLM_API_KEY: 'sk-local',
+      LLM_MODEL: 'qwen2.5-coder:7b',
+      LLM_TIMEOUT_MS: '4000',
+    });
+    expect(on.ok && on.config.llm).toEqual({
+      baseUrl: 'http://127.0.0.1:11434/v1',
+      apiKey: 'sk-local',
+      model: 'qwen2.5-coder:7b',
+      timeoutMs: 4000,
+    });
+    const problems = problemsOf({
+      LLM_BASE_URL: 'ftp://sk-secret@llm.example',
+      LLM_TIMEOUT_MS: '0',
+    });
+    expect(problems.join('\n')).not.toContain('sk-secret');
+    expect(problems).toHaveLength(2);
+    expect(redactedConfigValue('LLM_API_KEY', 'sk-local')).toBe('set (hidden)');
   });
 
   it('refuses out-of-range ports', () => {

@@ -100,6 +100,10 @@ const envSchema = z.object({
   SANDBOX_OUTPUT_BYTES: positiveInt(1024 * 1024),
   RATE_LIMIT_RUNS_PER_MINUTE: positiveInt(60),
   JUDGE0_AUTH_TOKEN: optional(z.string().trim().min(16, 'must be at least 16 characters')),
+  LLM_BASE_URL: optional(urlWithProtocols(['http:', 'https:'], 'https://api.openai.com/v1')),
+  LLM_API_KEY: optional(z.string().trim()),
+  LLM_MODEL: z.string().trim().min(1).default('gpt-4o-mini'),
+  LLM_TIMEOUT_MS: positiveInt(10_000),
 });
 
 export type Config = Readonly<{
@@ -160,6 +164,16 @@ export type Config = Readonly<{
   }>;
   /** The X-Auth-Token Judge0 clients send to /judge0; unset = bearer tokens only. Never logged. */
   judge0: Readonly<{ authToken: string | undefined }>;
+  /**
+   * An OpenAI-compatible chat completions endpoint for submission feedback; unset `baseUrl` =
+   * heuristic feedback only. The key is never logged.
+   */
+  llm: Readonly<{
+    baseUrl: string | undefined;
+    apiKey: string | undefined;
+    model: string;
+    timeoutMs: number;
+  }>;
 }>;
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -276,6 +290,12 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
       runsPerMinute: raw.RATE_LIMIT_RUNS_PER_MINUTE,
     },
     judge0: { authToken: raw.JUDGE0_AUTH_TOKEN },
+    llm: {
+      baseUrl: raw.LLM_BASE_URL,
+      apiKey: raw.LLM_API_KEY,
+      model: raw.LLM_MODEL,
+      timeoutMs: raw.LLM_TIMEOUT_MS,
+    },
   };
   return { ok: true, config: deepFreeze(config) };
 }
