@@ -672,7 +672,10 @@ export const sandboxBenchmark: Benchmark = {
       '',
       "¹ timed around Assay's cgroup driver (`create`; `destroy` = kill sweep + rmdir). ² Assay's whole",
       'run minus its timed cgroup and work-directory phases: join, bwrap, the program and the',
-      "runner's own work (watchdog timers, counter reads, pipe draining, status parsing).",
+      "runner's own work (watchdog timers, counter reads, pipe draining, status parsing). The",
+      '"of which" rows are medians of separately timed spawns; the cgroup move waits for an RCU grace',
+      'period whose length varies from spawn to spawn, so they need not add up (the last can even',
+      'come out negative): read them as orders of magnitude.',
     );
     return { name: 'sandbox', body: lines.join('\n') };
   },
