@@ -170,6 +170,13 @@ function compileFeedback(input: HeuristicInput): Feedback {
   );
 }
 
+const publicPassed = (count: number) =>
+  count === 0
+    ? ''
+    : count === 1
+      ? ', though the public test passed'
+      : `, though all ${count} public tests passed`;
+
 function wrongAnswerFeedback(input: HeuristicInput): Feedback {
   const failed = input.tests.find((test) => !test.hidden && test.verdict === 'wrong_answer');
   const hidden = hiddenFailures(input.tests);
@@ -177,7 +184,7 @@ function wrongAnswerFeedback(input: HeuristicInput): Feedback {
     const publicCount = input.tests.filter((test) => !test.hidden).length;
     // Nothing is known about a hidden test but its verdict: say that much and no more.
     return heuristic(
-      `Wrong answer on ${plural(hidden, 'hidden test')}${publicCount > 0 ? `, though all ${plural(publicCount, 'public test')} passed` : ''}.`,
+      `Wrong answer on ${plural(hidden, 'hidden test')}${publicPassed(publicCount)}.`,
       [
         'Hidden tests often probe edge cases: the smallest and largest inputs, zeros, negatives, duplicates, empty lines.',
         ...(['c', 'cpp', 'java', 'go', 'rust'].includes(input.language)
@@ -266,7 +273,10 @@ function runtimeErrorFeedback(input: HeuristicInput): Feedback {
       'Large local arrays can overflow the stack: make them global or allocate them on the heap.',
     );
   suggestions.push(`Run test ${failed.index} yourself to reproduce it.`);
-  return heuristic(`Runtime error on test ${failed.index}: ${what}.`, suggestions);
+  return heuristic(
+    `Runtime error on test ${failed.index}: ${what.replace(/\.$/, '')}.`,
+    suggestions,
+  );
 }
 
 function timeLimitFeedback(input: HeuristicInput): Feedback {
