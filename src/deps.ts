@@ -24,6 +24,7 @@ import { createQuizzesService } from './modules/quizzes/quizzes.service.ts';
 import { createExecutionService } from './modules/sandbox/sandbox.execution.ts';
 import type { SandboxHost } from './modules/sandbox/sandbox.host.ts';
 import { hiddenHostPaths } from './modules/sandbox/sandbox.selftest.ts';
+import { createFeedback } from './modules/submissions/submissions.feedback.ts';
 import { judgeJobId } from './modules/submissions/submissions.jobs.ts';
 import { createSubmissionsRepository } from './modules/submissions/submissions.repository.ts';
 import {
@@ -283,6 +284,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
       ).dispatch,
     publish: (event) => events.publish('submissions.changed', event),
     onAttemptJudged: (tx, judged) => attempts.codeJudged(tx, judged),
+    feedback: createFeedback({ llm: config.llm, logger: logger.child({ component: 'feedback' }) }),
     clock,
     logger: logger.child({ component: 'submissions' }),
   });

@@ -163,6 +163,10 @@ if (sandboxProblem !== null) {
     it('takes the first failing test’s verdict, shows where a public test differs, and scores by weight', async () => {
       const wrong = await judged((await submit('c', ECHO_C)).json().id);
       expect(wrong).toMatchObject({ verdict: 'wrong_answer', score: 0 });
+      // Offline feedback points at the first difference of the first public test.
+      expect(wrong.feedback).toMatchObject({ source: 'heuristic' });
+      expect((wrong.feedback as { summary: string }).summary).toMatch(/test 1/i);
+      expect(JSON.stringify(wrong.feedback)).toMatch(/ABC/);
       expect((wrong.tests as Array<Record<string, unknown>>)[0]).toMatchObject({
         verdict: 'wrong_answer',
         difference: { line: 1, expected: 'ABC', actual: 'abc' },
@@ -189,6 +193,7 @@ if (sandboxProblem !== null) {
         tests: [],
       });
       expect(broken.compileOutput).toMatch(/missing/);
+      expect(JSON.stringify(broken.feedback)).toMatch(/line 1/);
     }, 60_000);
 
     it('refuses what cannot be judged before storing anything', async () => {

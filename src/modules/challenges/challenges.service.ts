@@ -74,6 +74,8 @@ export type ChallengeForJudging = {
   floatTolerance: number | null;
   points: number;
   deleted: boolean;
+  /** Markdown; for the feedback's prompt. */
+  statement: string;
 };
 
 /** A test as the judging pipeline gets it: everything, hidden data included. */
@@ -347,6 +349,7 @@ export function createChallengesService(deps: {
         floatTolerance: row.floatTolerance,
         points: Number(row.points),
         deleted: row.deletedAt !== null,
+        statement: row.statement,
       };
     },
 

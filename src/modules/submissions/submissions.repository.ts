@@ -1,5 +1,6 @@
 import { and, desc, eq, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
 import type { Database, Executor, Transaction } from '../../platform/db/database.ts';
+import type { Feedback } from './submissions.feedback.ts';
 import type { SubmissionVerdict, TestOutcome } from './submissions.models.ts';
 import { type SubmissionInsert, type SubmissionRow, submissions } from './submissions.tables.ts';
 
@@ -17,6 +18,7 @@ export type JudgedColumns = {
   score: number;
   tests: TestOutcome[];
   compileOutput: string | null;
+  feedback: Feedback | null;
   finishedAt: Date;
 };
 

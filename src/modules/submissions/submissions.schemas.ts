@@ -55,6 +55,16 @@ export const submissionView = z.object({
   maxScore: z.number(),
   tests: z.array(testResult).describe('hidden tests: verdict and measures only'),
   compileOutput: z.string().optional(),
+  feedback: z
+    .object({
+      source: z.enum(['llm', 'heuristic']),
+      summary: z.string(),
+      suggestions: z.array(z.string()),
+    })
+    .optional()
+    .describe(
+      'on the judged program: from LLM_BASE_URL’s model when set, else heuristic; never from hidden tests',
+    ),
   createdAt: z.string(),
   startedAt: z.string().nullable(),
   finishedAt: z.string().nullable(),

@@ -10,6 +10,7 @@ import { challengeNotFound } from '../challenges/challenges.errors.ts';
 import type { ExecutionService } from '../sandbox/sandbox.execution.types.ts';
 import type { CheckerName } from './submissions.checkers.ts';
 import { submissionNotFound } from './submissions.errors.ts';
+import { type CreateFeedback, publicTestData } from './submissions.feedback.ts';
 import {
   judgeTest,
   overallVerdict,
@@ -35,6 +36,7 @@ export interface JudgedChallenge {
   checker: CheckerName;
   floatTolerance: number | null;
   points: number;
+  statement: string;
 }
 
 export interface ChallengePort {
@@ -74,6 +76,8 @@ export function createSubmissionsService(deps: {
     tx: Transaction,
     judged: { attemptId: string; submissionId: string; score: number; maxScore: number },
   ) => Promise<void>;
+  /** Feedback on a judged submission (heuristic, or an LLM's when configured). */
+  feedback?: CreateFeedback;
   clock: Clock;
   logger: Logger;
 }) {
@@ -116,6 +120,7 @@ export function createSubmissionsService(deps: {
           },
     ),
     ...(row.compileOutput === null ? {} : { compileOutput: row.compileOutput }),
+    ...(row.feedback ? { feedback: row.feedback } : {}),
     createdAt: row.createdAt.toISOString(),
     startedAt: row.startedAt?.toISOString() ?? null,
     finishedAt: row.finishedAt?.toISOString() ?? null,
@@ -305,7 +310,26 @@ export function createSubmissionsService(deps: {
       }
       await publish({ submissionId, userId: row.userId, status: 'running' });
       const lastTry = options.attempt >= JUDGE_ATTEMPTS;
-      const write = async (columns: Omit<JudgedColumns, 'finishedAt'>) => {
+      const challenge = await deps.challenges.find(row.challengeId, { includeDeleted: true });
+      const tests = challenge ? await deps.challenges.testsForJudging(challenge.id) : [];
+      const write = async (judgedColumns: Omit<JudgedColumns, 'finishedAt' | 'feedback'>) => {
+        // Outside the transaction: an LLM may take seconds, and holds no lock meanwhile.
+        const columns = {
+          ...judgedColumns,
+          feedback:
+            deps.feedback && challenge && judgedColumns.verdict !== 'internal_error'
+              ? await deps.feedback({
+                  statement: challenge.statement,
+                  language: row.language,
+                  source: row.source,
+                  verdict: judgedColumns.verdict,
+                  compileOutput: judgedColumns.compileOutput,
+                  tests: judgedColumns.tests,
+                  publicTests: publicTestData(tests),
+                  timeLimitMs: challenge.timeLimitMs,
+                })
+              : null,
+        };
         const written = await options.transaction(async (tx) => {
           const done = await repository.finish(tx, submissionId, {
             ...columns,
@@ -341,9 +365,7 @@ export function createSubmissionsService(deps: {
         });
       };
 
-      const challenge = await deps.challenges.find(row.challengeId, { includeDeleted: true });
       if (!challenge) return failInternally('the challenge is gone');
-      const tests = await deps.challenges.testsForJudging(challenge.id);
       const judged = (index: number, run: Parameters<typeof judgeTest>[0]['run']) => {
         const test = tests[index]!;
         return judgeTest({

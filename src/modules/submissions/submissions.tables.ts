@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { check, index, integer, numeric, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 import { jsonValue } from '../../platform/db/json-value.ts';
+import type { Feedback } from './submissions.feedback.ts';
 import type { SubmissionStatus, SubmissionVerdict, TestOutcome } from './submissions.models.ts';
 
 /**
@@ -22,6 +23,7 @@ export const submissions = pgTable(
     maxScore: numeric('max_score', { precision: 10, scale: 2 }).notNull(),
     tests: jsonValue('tests').$type<TestOutcome[]>(),
     compileOutput: text('compile_output'),
+    feedback: jsonValue('feedback').$type<Feedback>(),
     /** Set when the submission is a code answer of a quiz attempt. */
     attemptId: text('attempt_id'),
     questionId: text('question_id'),
