@@ -11,7 +11,11 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { buildBwrapArgs, detectRootLayout } from '../../src/modules/sandbox/sandbox.bwrap.ts';
+import {
+  buildBwrapArgs,
+  detectRootLayout,
+  type ReadOnlyPath,
+} from '../../src/modules/sandbox/sandbox.bwrap.ts';
 import {
   parseMountinfo,
   parseProcCgroup,
@@ -48,7 +52,7 @@ export type RawProgram = {
   argv: readonly string[];
   files: Readonly<Record<string, StepFile>>;
   env: Readonly<Record<string, string>>;
-  readOnlyPaths: readonly string[];
+  readOnlyPaths: readonly ReadOnlyPath[];
 };
 
 /** Timestamps of one raw run, in ms from its start. */

@@ -60,10 +60,13 @@ export async function probeBwrapFeatures(options: { bwrapPath: string }): Promis
   };
 }
 
+/** A host path bound read-only at the same place, or at another (`dest`) inside the sandbox. */
+export type ReadOnlyPath = string | { source: string; dest: string };
+
 export interface BwrapOptions {
   root: readonly RootEntry[];
   /** Extra read-only paths a language needs (bound only when they exist). */
-  readOnlyPaths: readonly string[];
+  readOnlyPaths: readonly ReadOnlyPath[];
   workDir: string;
   /** Compile steps write their output into the work directory; runs get it read-only. */
   writable: boolean;
@@ -107,7 +110,8 @@ export function buildBwrapArgs(options: BwrapOptions): string[] {
     else args.push('--symlink', entry.target, entry.path);
   }
   for (const path of [...ETC_ENTRIES, ...options.readOnlyPaths]) {
-    args.push('--ro-bind-try', path, path);
+    if (typeof path === 'string') args.push('--ro-bind-try', path, path);
+    else args.push('--ro-bind-try', path.source, path.dest);
   }
   for (const bind of options.binds ?? []) args.push('--ro-bind', bind.source, bind.dest);
   if (options.asPid1) args.push('--as-pid-1');

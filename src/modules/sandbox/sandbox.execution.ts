@@ -100,6 +100,7 @@ export function createExecutionService(options: {
         cwd: options.appDir,
         hostPath: options.hostPath,
         signal: closing.signal,
+        mount: settings.mode === 'bwrap',
       });
       for (const missing of toolchains.missing)
         logger.debug({ language: missing.id, reason: missing.reason }, 'language not offered');

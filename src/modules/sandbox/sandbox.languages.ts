@@ -1,3 +1,5 @@
+import type { ReadOnlyPath } from './sandbox.bwrap.ts';
+
 /**
  * Languages are data: adding one is an entry here. Commands are argument lists run inside the
  * sandbox with absolute toolchain paths (the sandbox sees only `/usr` and a few `/etc` entries, so
@@ -21,7 +23,7 @@ export interface LanguageSpec {
   /** Added to the base environment (PATH, HOME, LANG, TMPDIR). */
   env?: Readonly<Record<string, string>>;
   /** Extra read-only paths the toolchain reads (bound only when present). */
-  readOnlyPaths?: readonly string[];
+  readOnlyPaths?: readonly ReadOnlyPath[];
   /**
    * For toolchains outside `/usr` (rustup's, the app's own TypeScript): a host command printing
    * the toolchain's directory. `{root}` in every command and path then stands for it, and it is

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { availableParallelism, constants as osConstants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import type { Logger } from '../../platform/logger/logger.ts';
-import { buildBwrapArgs } from './sandbox.bwrap.ts';
+import { buildBwrapArgs, type ReadOnlyPath } from './sandbox.bwrap.ts';
 import type { StepCgroup } from './sandbox.cgroup.ts';
 import type { SandboxHost } from './sandbox.host.ts';
 import { limitsProblem } from './sandbox.limits.ts';
@@ -24,7 +24,7 @@ export interface SandboxStep {
   /** The whole environment of the program (nothing of the host's is passed on). */
   env: Readonly<Record<string, string>>;
   /** Extra read-only paths the toolchain needs, bound when they exist. */
-  readOnlyPaths?: readonly string[];
+  readOnlyPaths?: readonly ReadOnlyPath[];
   /** Files to take out of the work directory when the step succeeds (a compiler's output). */
   collect?: {
     names: readonly string[];
@@ -253,7 +253,7 @@ export function spawnSandboxed(options: {
   workDir: string;
   writable: boolean;
   env: Readonly<Record<string, string>>;
-  readOnlyPaths: readonly string[];
+  readOnlyPaths: readonly ReadOnlyPath[];
   tmpBytes: number;
   /** `ulimit` values in the helper's order (see `rlimitArgs`). */
   rlimits: readonly string[];

@@ -23,15 +23,33 @@ export function parseVersion(output: string): string | null {
   return /(\d+\.\d+(?:\.\d+)?)/.exec(output)?.[1] ?? null;
 }
 
-/** The spec with `{root}` replaced in every command, and the root bound read-only. */
-export function withRoot(spec: LanguageSpec, root: string): LanguageSpec {
-  const fill = (argv: readonly string[]) => argv.map((arg) => arg.replaceAll('{root}', root));
+/**
+ * Where a located toolchain appears inside the sandbox. Not its host path: that may lie under
+ * /tmp (a checkout in a temporary directory), which the sandbox's own tmpfs would hide.
+ */
+export const TOOLCHAIN_MOUNT = '/opt/assay-toolchain';
+
+/**
+ * The spec with `{root}` filled in: the version probe runs on the host with the host path;
+ * compile and run see the root bound read-only at TOOLCHAIN_MOUNT (or, without a sandbox,
+ * `mount: false`, at its host path).
+ */
+export function withRoot(
+  spec: LanguageSpec,
+  root: string,
+  options: { mount?: boolean } = {},
+): LanguageSpec {
+  const inside = options.mount === false ? root : TOOLCHAIN_MOUNT;
+  const fill = (argv: readonly string[], path: string) =>
+    argv.map((arg) => arg.replaceAll('{root}', path));
   return {
     ...spec,
-    ...(spec.compile ? { compile: { ...spec.compile, argv: fill(spec.compile.argv) } } : {}),
-    run: fill(spec.run),
-    version: fill(spec.version),
-    readOnlyPaths: [...(spec.readOnlyPaths ?? []), root],
+    ...(spec.compile
+      ? { compile: { ...spec.compile, argv: fill(spec.compile.argv, inside) } }
+      : {}),
+    run: fill(spec.run, inside),
+    version: fill(spec.version, root),
+    readOnlyPaths: [...(spec.readOnlyPaths ?? []), { source: root, dest: TOOLCHAIN_MOUNT }],
   };
 }
 
@@ -41,7 +59,14 @@ export function withRoot(spec: LanguageSpec, root: string): LanguageSpec {
  */
 export async function probeToolchains(
   languages: readonly LanguageSpec[],
-  options: { timeoutMs: number; cwd: string; hostPath: string; signal?: AbortSignal },
+  options: {
+    timeoutMs: number;
+    cwd: string;
+    hostPath: string;
+    signal?: AbortSignal;
+    /** False without a sandbox: located toolchains are used at their host paths. */
+    mount?: boolean;
+  },
 ): Promise<ToolchainReport> {
   // Aborted on shutdown: a server stopping during start-up does not wait for slow toolchains.
   const abort = options.signal ? { signal: options.signal } : {};
@@ -59,7 +84,7 @@ export async function probeToolchains(
           });
           const root = stdout.trim();
           if (!isAbsolute(root) || !existsSync(root)) throw new Error(`located at "${root}"`);
-          spec = withRoot(language, root);
+          spec = withRoot(language, root, { mount: options.mount !== false });
         }
         const [command, ...args] = spec.version as [string, ...string[]];
         if (!existsSync(command)) throw new Error(`${command} is not installed`);
