@@ -51,17 +51,21 @@ export interface CodeJudging {
   /** Records a submission and its judge job in `tx`; the dispatch runs after the commit. */
   submit(
     tx: Transaction,
-    input: {
-      challengeId: string;
-      userId: string;
-      language: string;
-      source: string;
-      attemptId: string;
-      questionId: string;
-      maxScore: number;
-    },
+    input: CodeAnswerSubmission,
   ): Promise<{ submissionId: string; dispatch: () => Promise<void> }>;
 }
+
+/** A quiz's code answer, as the judge gets it. */
+export type CodeAnswerSubmission = {
+  challengeId: string;
+  userId: string;
+  language: string;
+  source: string;
+  attemptId: string;
+  questionId: string;
+  /** The challenge's points: the submission's maximum score. */
+  maxScore: number;
+};
 
 /** Raised inside a start transaction when the quiz changed under a cached copy. */
 class StalePaper extends Error {}

@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import type { Config } from '../../platform/config/config.ts';
 import type { Logger } from '../../platform/logger/logger.ts';
 import { languageNotAvailable, sandboxBusy, sandboxUnavailable } from './sandbox.errors.ts';
 import type {
@@ -21,19 +22,8 @@ import { runUnsandboxed } from './sandbox.unsafe.ts';
 
 const MiB = 1024 * 1024;
 
-export interface ExecutionSettings {
-  mode: 'bwrap' | 'unsafe-none';
-  poolSize: number | undefined;
-  queueMax: number;
-  cpuMs: number;
-  wallMs: number;
-  memoryMb: number;
-  maxCpuMs: number;
-  maxWallMs: number;
-  maxMemoryMb: number;
-  processes: number;
-  outputBytes: number;
-}
+/** The `SANDBOX*` settings (config.ts), without the runs route's rate limit. */
+export type ExecutionSettings = Omit<Config['sandbox'], 'runsPerMinute'>;
 
 type Ready =
   | { ok: true; status: SandboxStatus; service: SandboxService; close: () => Promise<void> }

@@ -6,6 +6,7 @@ import { validationFailed } from '../../platform/errors/errors.ts';
 import type { Principal } from '../../platform/http/access.ts';
 import { decodeCursor, toPage } from '../../platform/http/pagination.ts';
 import type { Logger } from '../../platform/logger/logger.ts';
+import type { CodeAnswerSubmission } from '../attempts/attempts.service.ts';
 import { challengeNotFound } from '../challenges/challenges.errors.ts';
 import type { ExecutionService } from '../sandbox/sandbox.execution.types.ts';
 import type { CheckerName } from './submissions.checkers.ts';
@@ -185,18 +186,7 @@ export function createSubmissionsService(deps: {
     },
 
     /** A quiz's code answer as a submission, in the attempt's transaction. */
-    async submitInTransaction(
-      tx: Transaction,
-      input: {
-        challengeId: string;
-        userId: string;
-        language: string;
-        source: string;
-        attemptId: string;
-        questionId: string;
-        maxScore: number;
-      },
-    ) {
+    async submitInTransaction(tx: Transaction, input: CodeAnswerSubmission) {
       const inserted = await repository.insert(tx, {
         id: randomUUID(),
         challengeId: input.challengeId,
