@@ -249,6 +249,13 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
       challengesOf: (ids) => submissionsRef().challengesOf(ids),
       submit: (tx, input) => submissionsRef().submitInTransaction(tx, input),
     },
+    onResult: async (_tx, result) => async () => {
+      await events
+        .publish('attempts.graded', result)
+        .catch((error: unknown) =>
+          logger.warn({ err: error, attemptId: result.attemptId }, 'could not publish a result'),
+        );
+    },
   });
   forgetPaper = attempts.forgetPaper;
   const judge0 = createJudge0Service({

@@ -4,7 +4,7 @@ import {
   attemptsSchedules,
   createAttemptsJobHandlers,
 } from './modules/attempts/attempts.jobs.ts';
-import type { AttemptsService } from './modules/attempts/attempts.service.ts';
+import type { AttemptResult, AttemptsService } from './modules/attempts/attempts.service.ts';
 import {
   createJudge0JobHandlers,
   type Judge0Jobs,
@@ -59,6 +59,8 @@ export type AppEvents = {
   'users.changed': { userId: string };
   /** A submission was queued, started, finished a test, or was judged. */
   'submissions.changed': SubmissionEvent;
+  /** An attempt's result landed (graded, or expired by the timer), code answers included. */
+  'attempts.graded': AttemptResult;
 };
 
 export function createAppJobHandlers(deps: {

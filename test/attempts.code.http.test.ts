@@ -93,6 +93,10 @@ if (sandboxProblem !== null) {
       ).json();
 
     it('stays grading until the code answer is judged, then counts its points', async () => {
+      const landed: Array<{ attemptId: string; score: number }> = [];
+      const unsubscribe = await t.deps.events.subscribe('attempts.graded', (event) => {
+        landed.push(event);
+      });
       const { student, attempt, submitted } = await takeQuiz({
         language: 'python',
         source: 'print(2 * int(input()))\n',
@@ -116,6 +120,18 @@ if (sandboxProblem !== null) {
         .toBe('graded');
       const graded = await result(student, attempt.id);
       expect(graded).toMatchObject({ score: 5, maxScore: 5 });
+      // The result is announced when the judge lands it, not at submit while still grading.
+      await expect
+        .poll(() => landed.filter((event) => event.attemptId === attempt.id))
+        .toEqual([
+          expect.objectContaining({
+            attemptId: attempt.id,
+            status: 'graded',
+            score: 5,
+            maxScore: 5,
+          }),
+        ]);
+      await unsubscribe();
       expect(
         graded.questions.find((item: { questionId: string }) => item.questionId === codeQuestion),
       ).toMatchObject({ earned: 4, correct: true, submissionId: code.submissionId });

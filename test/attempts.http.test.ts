@@ -171,9 +171,13 @@ describe.each(databaseKinds())('attempts on %s', (kind) => {
     expect(late.json().code).toBe('ATTEMPT_SUBMITTED');
   });
 
-  it('scores once for 20 parallel submits, all answered alike', async () => {
+  it('scores once for 20 parallel submits, all answered alike, and announces the result once', async () => {
     const quiz = await quizWith({});
     const student = await signedIn(t, 'student');
+    const landed: unknown[] = [];
+    const unsubscribe = await t.deps.events.subscribe('attempts.graded', (result) => {
+      if (result.quizId === quiz.id) landed.push(result);
+    });
     const attempt = (await startAttempt(t, student, quiz.id)).json();
     const numeric = attempt.questions.filter(
       (question: { type: string }) => question.type === 'numeric',
@@ -193,6 +197,19 @@ describe.each(databaseKinds())('attempts on %s', (kind) => {
       headers: bearer(student),
     });
     expect(results.json().items).toHaveLength(1);
+    await expect.poll(() => landed.length).toBe(1);
+    await new Promise((settle) => setTimeout(settle, 50));
+    await unsubscribe();
+    expect(landed).toEqual([
+      {
+        attemptId: attempt.id,
+        quizId: quiz.id,
+        userId: student.user.id,
+        status: 'graded',
+        score: 3,
+        maxScore: 8,
+      },
+    ]);
   });
 
   it('enforces the timer with a grace, and closes abandoned attempts from the periodic job', async () => {

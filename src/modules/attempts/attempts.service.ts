@@ -67,6 +67,19 @@ export type CodeAnswerSubmission = {
   maxScore: number;
 };
 
+/** A result landed: an attempt became `graded` or `expired`, every code answer judged. */
+export type AttemptResult = {
+  attemptId: string;
+  quizId: string;
+  userId: string;
+  status: 'graded' | 'expired';
+  score: number;
+  maxScore: number;
+};
+
+/** Runs after the commit of the transaction that produced it. */
+export type AfterCommit = () => Promise<void>;
+
 /** Raised inside a start transaction when the quiz changed under a cached copy. */
 class StalePaper extends Error {}
 
@@ -83,6 +96,11 @@ export function createAttemptsService(deps: {
   graceMs: number;
   /** Judging of code answers (the submissions module); without it they score 0. */
   code?: CodeJudging;
+  /**
+   * A result landed, in its transaction (work that must not be lost is recorded here); what it
+   * returns runs after the commit (events, which may be lost and are reconciled).
+   */
+  onResult?: (tx: Transaction, result: AttemptResult) => Promise<AfterCommit | undefined>;
 }) {
   const { repository, clock } = deps;
 
@@ -130,6 +148,21 @@ export function createAttemptsService(deps: {
 
   const isStaff = (principal: Principal) =>
     principal.role === 'admin' || principal.role === 'instructor';
+
+  const resultLanded = async (
+    tx: Transaction,
+    row: AttemptRow,
+  ): Promise<AfterCommit | undefined> => {
+    if (!deps.onResult || (row.status !== 'graded' && row.status !== 'expired')) return undefined;
+    return deps.onResult(tx, {
+      attemptId: row.id,
+      quizId: row.quizId,
+      userId: row.userId,
+      status: row.status,
+      score: Number(row.score ?? 0),
+      maxScore: (row.outcomes ?? []).reduce((sum, outcome) => sum + outcome.max, 0),
+    });
+  };
 
   /** Whether the caller owns the attempt or manages its quiz; to anyone else it does not exist. */
   const visibility = async (principal: Principal, row: AttemptRow | undefined) => {
@@ -238,7 +271,7 @@ export function createAttemptsService(deps: {
       }
       const pending = outcomes.some((outcome) => outcome.status === 'pending');
       const earned = outcomes.reduce((sum, outcome) => sum + outcome.earned, 0);
-      return repository.finalize(tx, id, {
+      const finalized = await repository.finalize(tx, id, {
         status: pending ? 'grading' : ended === 'timer' ? 'expired' : 'graded',
         endedBy: ended,
         submittedAt: clock.now(),
@@ -246,6 +279,9 @@ export function createAttemptsService(deps: {
         outcomes,
         ...(flag ? { flagged: true, flaggedReason: flag } : {}),
       });
+      const landed = await resultLanded(tx, finalized);
+      if (landed) dispatches.push(landed);
+      return finalized;
     });
     // After the commit: a lost hand-over is found again by the sweeper.
     for (const dispatch of dispatches) await dispatch();
@@ -254,14 +290,15 @@ export function createAttemptsService(deps: {
 
   /**
    * A code answer's submission was judged: its share of the question's points goes into the
-   * attempt, in the judge's transaction; the last one turns `grading` into `graded`.
+   * attempt, in the judge's transaction; the last one turns `grading` into `graded`. What it
+   * returns runs after that transaction commits.
    */
   const codeJudged = async (
     tx: Transaction,
     judged: { attemptId: string; submissionId: string; score: number; maxScore: number },
-  ) => {
+  ): Promise<AfterCommit | undefined> => {
     const row = await repository.lock(tx, judged.attemptId);
-    if (!row?.outcomes) return;
+    if (!row?.outcomes) return undefined;
     const outcomes = row.outcomes.map((outcome) => {
       if (outcome.submissionId !== judged.submissionId || outcome.status !== 'pending')
         return outcome;
@@ -271,11 +308,14 @@ export function createAttemptsService(deps: {
     });
     const pending = outcomes.some((outcome) => outcome.status === 'pending');
     const earned = outcomes.reduce((sum, outcome) => sum + outcome.earned, 0);
-    await repository.grade(tx, row.id, {
+    const change = {
       outcomes,
       score: Math.max(0, Math.round(earned * 1e6) / 1e6),
       status: pending ? 'grading' : row.endedBy === 'timer' ? 'expired' : 'graded',
-    });
+    } as const;
+    await repository.grade(tx, row.id, change);
+    if (row.status !== 'grading' || pending) return undefined;
+    return resultLanded(tx, { ...row, ...change, score: String(change.score) });
   };
 
   /** An active attempt past its time (and grace) is closed by the timer before anything else happens. */

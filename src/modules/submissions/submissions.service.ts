@@ -76,7 +76,7 @@ export function createSubmissionsService(deps: {
   onAttemptJudged?: (
     tx: Transaction,
     judged: { attemptId: string; submissionId: string; score: number; maxScore: number },
-  ) => Promise<void>;
+  ) => Promise<(() => Promise<void>) | undefined>;
   /** Feedback on a judged submission (heuristic, or an LLM's when configured). */
   feedback?: CreateFeedback;
   clock: Clock;
@@ -320,6 +320,7 @@ export function createSubmissionsService(deps: {
                 })
               : null,
         };
+        let afterCommit: (() => Promise<void>) | undefined;
         const written = await options.transaction(async (tx) => {
           const done = await repository.finish(tx, submissionId, {
             ...columns,
@@ -327,7 +328,7 @@ export function createSubmissionsService(deps: {
           });
           // The attempt's points move in the same transaction: never one without the other.
           if (done && row.attemptId && deps.onAttemptJudged)
-            await deps.onAttemptJudged(tx, {
+            afterCommit = await deps.onAttemptJudged(tx, {
               attemptId: row.attemptId,
               submissionId,
               score: columns.score,
@@ -335,6 +336,7 @@ export function createSubmissionsService(deps: {
             });
           return done;
         });
+        if (written && afterCommit) await afterCommit();
         if (written)
           await publish({
             submissionId,
