@@ -167,7 +167,7 @@ export async function buildApp(deps: Deps): Promise<App> {
       await api.register(
         submissionsRoutes({
           submissions: deps.submissions,
-          submissionsPerMinute: deps.config.sandbox.runsPerMinute,
+          submissionsPerMinute: deps.config.sandbox.submissionsPerMinute,
           subscribe: (handler) => deps.events.subscribe('submissions.changed', handler),
           streams: {
             inc: () => deps.metrics.openStreams.inc({ stream: 'submission' }),

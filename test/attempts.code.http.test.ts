@@ -30,7 +30,10 @@ if (sandboxProblem !== null) {
     let truthQuestion: string;
 
     beforeAll(async () => {
-      t = await createTestApp({ database: kind, env: { RATE_LIMIT_RUNS_PER_MINUTE: '1000' } });
+      t = await createTestApp({
+        database: kind,
+        env: { RATE_LIMIT_SUBMISSIONS_PER_MINUTE: '1000' },
+      });
       author = await signedIn(t, 'instructor');
       const challenge = await t.app.inject({
         method: 'POST',

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJudge0JobHandlers } from '../src/modules/judge0/judge0.jobs.ts';
 import {
@@ -39,7 +39,7 @@ if (sandboxProblem !== null) {
     beforeAll(async () => {
       t = await createTestApp({
         database: kind,
-        env: { RATE_LIMIT_RUNS_PER_MINUTE: '1000' },
+        env: { RATE_LIMIT_RUNS_PER_MINUTE: '1000', RATE_LIMIT_SUBMISSIONS_PER_MINUTE: '1000' },
       });
       author = await signedIn(t, 'instructor');
       student = await signedIn(t, 'student');
@@ -211,7 +211,7 @@ if (sandboxProblem !== null) {
         method: 'POST',
         url: '/api/v1/submissions',
         headers: bearer(student),
-        payload: { challengeId: 'no-such-challenge', language: 'python', source: 'print(1)' },
+        payload: { challengeId: randomUUID(), language: 'python', source: 'print(1)' },
       });
       expectInvalidAt(unknown, 'body.challengeId', 'an unknown challenge');
       const extra = await t.app.inject({
@@ -373,3 +373,29 @@ if (sandboxProblem !== null) {
     });
   });
 }
+
+describe('the submissions API’s rate limit', () => {
+  it('allows RATE_LIMIT_SUBMISSIONS_PER_MINUTE submissions per user, then 429 with Retry-After', async () => {
+    const t = await createTestApp({ env: { RATE_LIMIT_SUBMISSIONS_PER_MINUTE: '2' } });
+    try {
+      const student = await signedIn(t, 'student');
+      const responses = [];
+      for (let index = 0; index < 3; index++) {
+        responses.push(
+          await t.app.inject({
+            method: 'POST',
+            url: '/api/v1/submissions',
+            headers: bearer(student),
+            payload: { challengeId: 'no-such-challenge', language: 'python', source: 'print(1)' },
+          }),
+        );
+      }
+      expect(responses.map((response) => response.statusCode)).toEqual([400, 400, 429]);
+      expect(Number(responses[2]!.headers['retry-after'])).toBeGreaterThan(0);
+      // The limit is the submissions', not the runs API's (30 a minute by default).
+      expect(t.deps.config.sandbox).toMatchObject({ runsPerMinute: 30 });
+    } finally {
+      await t.close();
+    }
+  });
+});

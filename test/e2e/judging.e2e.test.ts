@@ -90,6 +90,7 @@ describe.runIf(runs)('judging across processes', () => {
       JOB_LEASE_MS: '2000',
       JOB_SWEEP_INTERVAL_MS: '500',
       RATE_LIMIT_RUNS_PER_MINUTE: '1000',
+      RATE_LIMIT_SUBMISSIONS_PER_MINUTE: '1000',
       RATE_LIMIT_USER_PER_MINUTE: '100000',
     });
     for (const [role, email] of [

@@ -23,7 +23,7 @@ import { runUnsandboxed } from './sandbox.unsafe.ts';
 const MiB = 1024 * 1024;
 
 /** The `SANDBOX*` settings (config.ts), without the runs route's rate limit. */
-export type ExecutionSettings = Omit<Config['sandbox'], 'runsPerMinute'>;
+export type ExecutionSettings = Omit<Config['sandbox'], 'runsPerMinute' | 'submissionsPerMinute'>;
 
 type Ready =
   | { ok: true; status: SandboxStatus; service: SandboxService; close: () => Promise<void> }

@@ -98,7 +98,8 @@ const envSchema = z.object({
   SANDBOX_MAX_MEMORY_MB: positiveInt(1_024),
   SANDBOX_PROCESSES: positiveInt(64),
   SANDBOX_OUTPUT_BYTES: positiveInt(1024 * 1024),
-  RATE_LIMIT_RUNS_PER_MINUTE: positiveInt(60),
+  RATE_LIMIT_RUNS_PER_MINUTE: positiveInt(30),
+  RATE_LIMIT_SUBMISSIONS_PER_MINUTE: positiveInt(20),
   JUDGE0_AUTH_TOKEN: optional(z.string().trim().min(16, 'must be at least 16 characters')),
   LLM_BASE_URL: optional(urlWithProtocols(['http:', 'https:'], 'https://api.openai.com/v1')),
   LLM_API_KEY: optional(z.string().trim()),
@@ -161,6 +162,7 @@ export type Config = Readonly<{
     processes: number;
     outputBytes: number;
     runsPerMinute: number;
+    submissionsPerMinute: number;
   }>;
   /** The X-Auth-Token Judge0 clients send to /judge0; unset = bearer tokens only. Never logged. */
   judge0: Readonly<{ authToken: string | undefined }>;
@@ -288,6 +290,7 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
       processes: raw.SANDBOX_PROCESSES,
       outputBytes: raw.SANDBOX_OUTPUT_BYTES,
       runsPerMinute: raw.RATE_LIMIT_RUNS_PER_MINUTE,
+      submissionsPerMinute: raw.RATE_LIMIT_SUBMISSIONS_PER_MINUTE,
     },
     judge0: { authToken: raw.JUDGE0_AUTH_TOKEN },
     llm: {
