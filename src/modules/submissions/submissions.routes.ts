@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { principalOf } from '../../platform/http/access.ts';
+import { createFanOut, openEventStream } from '../../platform/http/event-stream.ts';
 import { pageOf } from '../../platform/http/pagination.ts';
 import {
   createSubmissionBody,
@@ -10,7 +11,6 @@ import {
   submissionView,
 } from './submissions.schemas.ts';
 import type { SubmissionEvent, SubmissionsService } from './submissions.service.ts';
-import { createSubmissionFanOut, openEventStream } from './submissions.stream.ts';
 
 export function submissionsRoutes(deps: {
   submissions: SubmissionsService;
@@ -23,7 +23,7 @@ export function submissionsRoutes(deps: {
 }): FastifyPluginAsyncZod {
   const tags = ['submissions'];
   return async (app) => {
-    const fanOut = createSubmissionFanOut();
+    const fanOut = createFanOut<SubmissionEvent>((event) => event.submissionId);
     const unsubscribe = await deps.subscribe((event) => fanOut.deliver(event));
     app.addHook('onClose', async () => unsubscribe());
 

@@ -1,43 +1,47 @@
 import type { FastifyReply } from 'fastify';
-import type { SubmissionEvent } from './submissions.service.ts';
 
 /** Past this much unsent data a client is too slow to follow: it is dropped, not waited for. */
 const MAX_BUFFERED_BYTES = 256 * 1024;
 /** Comments this often keep proxies from closing an idle stream. */
 export const HEARTBEAT_MS = 15_000;
 
-type Listener = (event: SubmissionEvent) => void;
-
 /**
- * One event-bus subscription per process, fanned out to the streams open here. The bus carries
- * events from workers in other processes (Redis pub/sub), so a stream follows its submission
- * wherever it is judged.
+ * One event-bus subscription per process, fanned out to the streams open here by a key (a
+ * submission, a board). The bus carries events from other processes (Redis pub/sub), so a
+ * stream follows its subject wherever the change happened.
  */
-export function createSubmissionFanOut() {
-  const listeners = new Map<string, Set<Listener>>();
+export function createFanOut<E>(keyOf: (event: E) => string) {
+  const listeners = new Map<string, Set<(event: E) => void>>();
   return {
-    deliver(event: SubmissionEvent) {
-      for (const listener of listeners.get(event.submissionId) ?? []) listener(event);
+    deliver(event: E) {
+      for (const listener of listeners.get(keyOf(event)) ?? []) listener(event);
     },
-    listen(submissionId: string, listener: Listener) {
-      let set = listeners.get(submissionId);
+    listen(key: string, listener: (event: E) => void) {
+      let set = listeners.get(key);
       if (!set) {
         set = new Set();
-        listeners.set(submissionId, set);
+        listeners.set(key, set);
       }
       set.add(listener);
       return () => {
         set.delete(listener);
-        if (set.size === 0) listeners.delete(submissionId);
+        if (set.size === 0) listeners.delete(key);
       };
     },
+    /** Keys with at least one listener. */
+    keys: () => [...listeners.keys()],
     size: () => [...listeners.values()].reduce((sum, set) => sum + set.size, 0),
   };
 }
 
-export type SubmissionFanOut = ReturnType<typeof createSubmissionFanOut>;
+export type FanOut<E> = ReturnType<typeof createFanOut<E>>;
 
-/** A Server-Sent Events response on a hijacked reply. */
+export type EventStream = ReturnType<typeof openEventStream>;
+
+/**
+ * A Server-Sent Events response on a hijacked reply. Writes never wait: a client whose unsent
+ * data passes MAX_BUFFERED_BYTES is dropped, so one slow reader never holds up the others.
+ */
 export function openEventStream(reply: FastifyReply, options: { heartbeatMs?: number } = {}) {
   reply.hijack();
   const raw = reply.raw;

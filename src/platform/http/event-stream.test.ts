@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openEventStream } from './submissions.stream.ts';
+import { createFanOut, openEventStream } from './event-stream.ts';
 
 describe('an event stream', () => {
   const apps: Array<ReturnType<typeof Fastify>> = [];
@@ -59,5 +59,23 @@ describe('an event stream', () => {
     const { value } = await reader.read();
     expect(new TextDecoder().decode(value)).toBe(': keep-alive\n\n');
     await reader.cancel();
+  });
+});
+
+describe('a fan-out', () => {
+  it('delivers an event to the listeners of its key only, until they stop', () => {
+    const fanOut = createFanOut<{ board: string; n: number }>((event) => event.board);
+    const a: number[] = [];
+    const b: number[] = [];
+    const stopA = fanOut.listen('a', (event) => a.push(event.n));
+    fanOut.listen('b', (event) => b.push(event.n));
+    fanOut.deliver({ board: 'a', n: 1 });
+    fanOut.deliver({ board: 'b', n: 2 });
+    stopA();
+    fanOut.deliver({ board: 'a', n: 3 });
+    expect(a).toEqual([1]);
+    expect(b).toEqual([2]);
+    expect(fanOut.keys()).toEqual(['b']);
+    expect(fanOut.size()).toBe(1);
   });
 });
