@@ -45,6 +45,8 @@ export const quizzes = pgTable(
     focusLossAction: text('focus_loss_action', { enum: ['flag', 'submit'] })
       .notNull()
       .default('flag'),
+    /** The leaderboard is for staff only: students are refused it (403 LEADERBOARD_HIDDEN). */
+    hideLeaderboard: boolean('hide_leaderboard').notNull().default(false),
     /** Set by the first attempt; from then on the questions and pool are frozen. */
     firstAttemptAt: timestamp('first_attempt_at', { withTimezone: true }),
     questions: jsonb('questions').$type<QuizQuestionRef[]>(),
