@@ -1,0 +1,179 @@
+import type { ChainableCommander, Redis } from 'ioredis';
+import { type BoardEntry, type EntryDetails, rankPage } from './leaderboards.models.ts';
+import type { BoardStore } from './leaderboards.store.ts';
+
+/**
+ * Boards as Redis sorted sets. Per board two keys, in one hash slot (the `{board}` tag) so a
+ * script may touch both, also on Redis Cluster:
+ *   <prefix>:lb:{<board>}:rank    sorted set: member = user id, score = the entry's sort key
+ *   <prefix>:lb:{<board>}:entry   hash: user id → JSON { name, score, details }
+ * The sort key packs every ordering key of the board into one exact integer (see
+ * leaderboards.models.ts), so ZREVRANGE is board order (equal keys by member, descending) and
+ * a competition rank is 1 + ZCOUNT of the keys strictly above: O(log n) either way.
+ */
+
+// Entries in, entries out, in one round trip and atomically per board.
+const WRITE = `
+local puts = tonumber(ARGV[1])
+local i = 2
+for _ = 1, puts do
+  redis.call('ZADD', KEYS[1], ARGV[i + 1], ARGV[i])
+  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 2])
+  i = i + 3
+end
+for j = i, #ARGV do
+  redis.call('ZREM', KEYS[1], ARGV[j])
+  redis.call('HDEL', KEYS[2], ARGV[j])
+end
+return redis.call('ZCARD', KEYS[1])`;
+
+const RANK = `
+local key = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not key then return false end
+local above = redis.call('ZCOUNT', KEYS[1], '(' .. key, '+inf')
+return { key, above, redis.call('HGET', KEYS[2], ARGV[1]) }`;
+
+const PAGE = `
+local rows = redis.call('ZREVRANGE', KEYS[1], ARGV[1], ARGV[2], 'WITHSCORES')
+local total = redis.call('ZCARD', KEYS[1])
+local above = 0
+if #rows > 0 and tonumber(ARGV[1]) > 0 then
+  above = redis.call('ZCOUNT', KEYS[1], '(' .. rows[2], '+inf')
+end
+local members = {}
+for i = 1, #rows, 2 do members[#members + 1] = rows[i] end
+local entries = {}
+if #members > 0 then entries = redis.call('HMGET', KEYS[2], unpack(members)) end
+return { total, above, rows, entries }`;
+
+type Stored = { n: string; s: number; d: EntryDetails };
+
+/** Rebuilds write big boards in pieces, each one script call. */
+const CHUNK = 1_000;
+
+/** The scripts, once `defineCommand` has added them (ioredis types cannot know). */
+type Scripts = {
+  lbRank(zset: string, hash: string, userId: string): Promise<[string, number, string] | null>;
+  lbPage(
+    zset: string,
+    hash: string,
+    start: string,
+    stop: string,
+  ): Promise<[number, number, string[], Array<string | null>]>;
+};
+type PipelineScripts = { lbWrite(zset: string, hash: string, ...args: string[]): unknown };
+
+export function createRedisBoardStore(options: { redis: Redis; prefix: string }): BoardStore {
+  const { redis } = options;
+  const scripts = redis as unknown as Scripts;
+  redis.defineCommand('lbWrite', { numberOfKeys: 2, lua: WRITE });
+  redis.defineCommand('lbRank', { numberOfKeys: 2, lua: RANK });
+  redis.defineCommand('lbPage', { numberOfKeys: 2, lua: PAGE });
+  const base = `${options.prefix}:lb:`;
+  const rankKey = (board: string) => `${base}{${board}}:rank`;
+  const entryKey = (board: string) => `${base}{${board}}:entry`;
+  const encode = (entry: BoardEntry) =>
+    JSON.stringify({ n: entry.name, s: entry.score, d: entry.details } satisfies Stored);
+  const decode = (userId: string, key: number, json: string | null): BoardEntry => {
+    // A member without its hash field can only come from a write cut in half by a wipe.
+    const stored = (json ? JSON.parse(json) : { n: '', s: 0, d: {} }) as Stored;
+    return { userId, key, name: stored.n, score: stored.s, details: stored.d };
+  };
+
+  return {
+    kind: 'redis',
+
+    async write(changes) {
+      const pipeline = redis.pipeline();
+      for (const change of changes) {
+        const puts = change.put ?? [];
+        const removes = change.remove ?? [];
+        for (let start = 0; start < Math.max(puts.length, removes.length); start += CHUNK) {
+          const chunk = puts.slice(start, start + CHUNK);
+          const args = [String(chunk.length)];
+          for (const entry of chunk) args.push(entry.userId, String(entry.key), encode(entry));
+          args.push(...removes.slice(start, start + CHUNK));
+          (pipeline as ChainableCommander & PipelineScripts).lbWrite(
+            rankKey(change.board),
+            entryKey(change.board),
+            ...args,
+          );
+        }
+      }
+      if (pipeline.length === 0) return;
+      const results = await pipeline.exec();
+      for (const [error] of results ?? []) if (error) throw error;
+    },
+
+    async page(board, range) {
+      if (range.limit <= 0) return { items: [], total: await redis.zcard(rankKey(board)) };
+      const [total, above, rows, entries] = await scripts.lbPage(
+        rankKey(board),
+        entryKey(board),
+        String(range.offset),
+        String(range.offset + range.limit - 1),
+      );
+      const page: BoardEntry[] = [];
+      for (let index = 0; index < rows.length; index += 2)
+        page.push(decode(rows[index]!, Number(rows[index + 1]), entries[index / 2] ?? null));
+      return { items: rankPage(page, range.offset, Number(above)), total: Number(total) };
+    },
+
+    async rankOf(board, userId) {
+      const found = await scripts.lbRank(rankKey(board), entryKey(board), userId);
+      if (!found) return undefined;
+      const [key, above, json] = found;
+      return { ...decode(userId, Number(key), json), rank: Number(above) + 1 };
+    },
+
+    async entriesOf(userId, boards) {
+      if (boards.length === 0) return new Map();
+      const pipeline = redis.pipeline();
+      for (const board of boards) {
+        pipeline.zscore(rankKey(board), userId);
+        pipeline.hget(entryKey(board), userId);
+      }
+      const results = (await pipeline.exec()) ?? [];
+      const found = new Map<string, BoardEntry>();
+      boards.forEach((board, index) => {
+        const [keyError, key] = results[index * 2] ?? [];
+        const [jsonError, json] = results[index * 2 + 1] ?? [];
+        if (keyError) throw keyError;
+        if (jsonError) throw jsonError;
+        if (typeof key === 'string')
+          found.set(board, decode(userId, Number(key), (json as string | null) ?? null));
+      });
+      return found;
+    },
+
+    async all(board) {
+      const [rows, entries] = await Promise.all([
+        redis.zrange(rankKey(board), 0, -1, 'WITHSCORES'),
+        redis.hgetall(entryKey(board)),
+      ]);
+      const found: BoardEntry[] = [];
+      for (let index = 0; index < rows.length; index += 2) {
+        const userId = rows[index]!;
+        found.push(decode(userId, Number(rows[index + 1]), entries[userId] ?? null));
+      }
+      return found;
+    },
+
+    async boards() {
+      // Rare (rebuilds): a scan beats keeping a registry that a wipe could leave half-right.
+      const found = new Set<string>();
+      const pattern = `${base}{*}:rank`;
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1_000);
+        cursor = next;
+        for (const key of keys) found.add(key.slice(base.length + 1, -'}:rank'.length));
+      } while (cursor !== '0');
+      return [...found];
+    },
+
+    async close() {
+      redis.disconnect();
+    },
+  };
+}
