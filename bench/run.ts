@@ -8,6 +8,7 @@ import { autosaveBenchmark } from './autosave.bench.ts';
 import { coldStartBenchmark } from './cold-start.bench.ts';
 import { examStartBenchmark } from './exam-start.bench.ts';
 import { healthBenchmark } from './health.bench.ts';
+import { judgingBenchmark } from './judging.bench.ts';
 import type { Benchmark } from './lib/benchmark.ts';
 import { installCleanup, killAll } from './lib/children.ts';
 import { describeEnvironment, invocation } from './lib/environment.ts';
@@ -23,6 +24,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   examStartBenchmark,
   autosaveBenchmark,
   sandboxBenchmark,
+  judgingBenchmark,
 ];
 const RESULTS_FILE = join(REPO_ROOT, 'bench', 'RESULTS.md');
 

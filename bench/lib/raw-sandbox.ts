@@ -65,10 +65,24 @@ export type RawTimes = {
   cgroupRemoveMs: number;
   workDirRemoveMs: number;
   stdout: string;
+  /** Files named in `collect`, read from the work directory after the run (a compile's binary). */
+  artifacts: Record<string, Buffer>;
+  /** Whether `killAfterMs` ran out and the run was killed. */
+  killed: boolean;
+};
+
+/** What a judging pipeline needs beyond a hello run. */
+export type RawRunOptions = {
+  stdin?: string;
+  /** The work directory is writable (a compile step), as Assay's compile steps have it. */
+  writable?: boolean;
+  collect?: readonly string[];
+  /** Kills the run after this many ms of wall time (the reference's time limit). */
+  killAfterMs?: number;
 };
 
 export type RawSandbox = {
-  run(program: RawProgram, limits: Limits): Promise<RawTimes>;
+  run(program: RawProgram, limits: Limits, options?: RawRunOptions): Promise<RawTimes>;
   /**
    * The helper alone: joins the cgroup (or, with `join: false`, skips that), sets the rlimits
    * and execs `argv` without bwrap. For the breakdown of the fixed cost.
@@ -138,6 +152,7 @@ export function openRawSandbox(options: {
     command: (workDir: string) => readonly string[],
     files: Readonly<Record<string, StepFile>>,
     joinCgroup = true,
+    extra: RawRunOptions = {},
   ): Promise<RawTimes> => {
     const startedAt = performance.now();
     counter += 1;
@@ -166,7 +181,7 @@ export function openRawSandbox(options: {
       });
     }
     chownSync(workDir, options.uid, options.gid);
-    chmodSync(workDir, 0o500);
+    chmodSync(workDir, extra.writable ? 0o700 : 0o500);
     const workDirAt = performance.now();
 
     const cpuSeconds = Math.ceil(limits.cpuMs / 1000) + 1;
@@ -200,7 +215,8 @@ export function openRawSandbox(options: {
       NodeJS.WritableStream,
       NodeJS.ReadableStream,
     ];
-    stdio[0].end();
+    stdio[0].on('error', () => undefined);
+    stdio[0].end(extra.stdin ?? '');
     stdio[3].on('error', () => undefined);
     stdio[3].end(seccomp);
     let stdout = '';
@@ -209,8 +225,25 @@ export function openRawSandbox(options: {
     });
     stdio[2].resume();
     stdio[4].resume();
+    let killed = false;
+    const killer =
+      extra.killAfterMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            killed = true;
+            child.kill('SIGKILL');
+          }, extra.killAfterMs);
     await new Promise<void>((resolve) => child.once('close', () => resolve()));
+    clearTimeout(killer);
     const closedAt = performance.now();
+    const artifacts: Record<string, Buffer> = {};
+    for (const name of extra.collect ?? []) {
+      try {
+        artifacts[name] = readFileSync(join(workDir, name));
+      } catch {
+        // not produced: the compile failed, and the caller sees the missing artifact
+      }
+    }
 
     for (const dir of dirs) {
       for (let attempt = 0; ; attempt += 1) {
@@ -234,11 +267,13 @@ export function openRawSandbox(options: {
       cgroupRemoveMs: cgroupRemovedAt - closedAt,
       workDirRemoveMs: endedAt - cgroupRemovedAt,
       stdout,
+      artifacts,
+      killed,
     };
   };
 
   return {
-    run: (program, limits) =>
+    run: (program, limits, extra = {}) =>
       step(
         limits,
         (workDir) => [
@@ -247,7 +282,7 @@ export function openRawSandbox(options: {
             root,
             readOnlyPaths: program.readOnlyPaths,
             workDir,
-            writable: false,
+            writable: extra.writable ?? false,
             env: program.env,
             tmpBytes: limits.tmpBytes,
             uid: options.uid,
@@ -258,6 +293,8 @@ export function openRawSandbox(options: {
           }),
         ],
         program.files,
+        true,
+        extra,
       ),
     joinOnly: (argv, limits, { join }) => step(limits, () => argv, {}, join),
     close: () => {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { Database, Executor, Transaction } from '../db/database.ts';
 import type { Logger } from '../logger/logger.ts';
 import { messageIdFor, retryDelayMs } from './backoff.ts';
@@ -167,6 +168,8 @@ export function createJobQueue<M extends JobMapShape>(options: JobQueueOptions<M
       const workerId = `${process.pid}-${randomUUID().slice(0, 8)}`;
       const workerLog = logger.child({ workerId });
       const shutdown = new AbortController();
+      // Every job in flight listens for the shutdown: as many listeners as the concurrency.
+      setMaxListeners(0, shutdown.signal);
 
       const handle = async (jobId: string) => {
         const row = await ledger.claim(jobId, workerId, options.leaseMs);
