@@ -202,6 +202,37 @@ describe.runIf(runs)('judging across processes', () => {
     }
   }, 120_000);
 
+  it('streams progress to the API process’s SSE clients while another process judges', async () => {
+    const id = await submit(SLOW_A_PLUS_B);
+    const response = await fetch(api.url(`/api/v1/submissions/${id}/events`), {
+      headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' },
+    });
+    expect(response.status).toBe(200);
+    // The stream ends itself after the result: read it to the end.
+    const text = await response.text();
+    const events = text
+      .split('\n\n')
+      .map((block) => ({
+        event: /^event: (.+)$/m.exec(block)?.[1],
+        data: /^data: (.+)$/m.exec(block)?.[1],
+      }))
+      .filter((entry) => entry.event !== undefined)
+      .map((entry) => ({ event: entry.event, data: JSON.parse(entry.data ?? 'null') }));
+    // The snapshot's status first, and queued/running as they are published; then the tests.
+    const names = events.map((entry) => entry.event);
+    const statuses = names.findIndex((name) => name !== 'status');
+    expect(statuses).toBeGreaterThanOrEqual(1);
+    expect(names.slice(statuses)).toEqual(['test', 'test', 'test', 'test', 'result']);
+    expect(events.slice(0, statuses).map((entry) => entry.data.status)).toContain('running');
+    expect(events.filter((entry) => entry.event === 'test').map((entry) => entry.data)).toEqual(
+      [1, 2, 3, 4].map((index) => ({ index, of: 4, verdict: 'accepted' })),
+    );
+    expect(events.at(-1)?.data).toMatchObject({ id, status: 'completed', verdict: 'accepted' });
+    // Hidden tests' inputs and outputs never reach the student's stream.
+    expect(text).not.toContain('5 5');
+    expect(text).not.toContain('-1 1');
+  }, 120_000);
+
   it('judges a burst of 50 submissions with two workers, each exactly once', async () => {
     await startWorker();
     const ids = await Promise.all(Array.from({ length: 50 }, () => submit(A_PLUS_B)));
