@@ -26,6 +26,7 @@ import { authRoutes } from './modules/auth/auth.routes.ts';
 import { challengesRoutes } from './modules/challenges/challenges.routes.ts';
 import { healthRoutes } from './modules/health/health.routes.ts';
 import { judge0Routes } from './modules/judge0/judge0.routes.ts';
+import { notificationsRoutes } from './modules/notifications/notifications.routes.ts';
 import { questionsRoutes } from './modules/questions/questions.routes.ts';
 import { quizzesRoutes } from './modules/quizzes/quizzes.routes.ts';
 import { sandboxRoutes } from './modules/sandbox/sandbox.routes.ts';
@@ -161,6 +162,7 @@ export async function buildApp(deps: Deps): Promise<App> {
       await api.register(questionsRoutes({ questions: deps.questions, audit: deps.audit }));
       await api.register(quizzesRoutes({ quizzes: deps.quizzes, audit: deps.audit }));
       await api.register(attemptsRoutes({ attempts: deps.attempts }));
+      await api.register(notificationsRoutes({ notifications: deps.notifications }));
       await api.register(attendanceRoutes({ attendance: deps.attendance, audit: deps.audit }));
       await api.register(challengesRoutes({ challenges: deps.challenges, audit: deps.audit }));
       await api.register(analyticsRoutes({ submissions: deps.submissions }));

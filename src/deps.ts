@@ -16,6 +16,9 @@ import { createHealthService, type HealthCheck } from './modules/health/health.s
 import { judge0RunJobId } from './modules/judge0/judge0.jobs.ts';
 import { createJudge0Repository } from './modules/judge0/judge0.repository.ts';
 import { createJudge0Service } from './modules/judge0/judge0.service.ts';
+import { mailJobId } from './modules/notifications/notifications.jobs.ts';
+import { createNotificationsRepository } from './modules/notifications/notifications.repository.ts';
+import { createNotificationsService } from './modules/notifications/notifications.service.ts';
 import { createQuestionsRepository } from './modules/questions/questions.repository.ts';
 import { createQuestionsService } from './modules/questions/questions.service.ts';
 import { announceJobId } from './modules/quizzes/quizzes.jobs.ts';
@@ -226,6 +229,22 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     onChange: (quizId) => forgetPaper?.(quizId),
     announce: (tx, quizId) => enqueueAnnouncement(tx, { quizId }),
   });
+  // In-app notices and their mail jobs, recorded in the transaction where each fact lands.
+  const notifications = createNotificationsService({
+    repository: createNotificationsRepository(database.db),
+    quizzes,
+    enqueueMail: async (tx, notificationId) =>
+      (
+        await jobs.enqueueIn(
+          tx,
+          'notifications.mail',
+          { notificationId },
+          { jobId: mailJobId(notificationId) },
+        )
+      ).dispatch,
+    clock,
+    logger: logger.child({ component: 'notifications' }),
+  });
   const attendance = createAttendanceService({
     repository: createAttendanceRepository(database.db),
     quizzes,
@@ -249,12 +268,16 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
       challengesOf: (ids) => submissionsRef().challengesOf(ids),
       submit: (tx, input) => submissionsRef().submitInTransaction(tx, input),
     },
-    onResult: async (_tx, result) => async () => {
-      await events
-        .publish('attempts.graded', result)
-        .catch((error: unknown) =>
-          logger.warn({ err: error, attemptId: result.attemptId }, 'could not publish a result'),
-        );
+    onResult: async (tx, result) => {
+      const notified = await notifications.resultAvailable(tx, result);
+      return async () => {
+        await notified();
+        await events
+          .publish('attempts.graded', result)
+          .catch((error: unknown) =>
+            logger.warn({ err: error, attemptId: result.attemptId }, 'could not publish a result'),
+          );
+      };
     },
   });
   forgetPaper = attempts.forgetPaper;
@@ -291,6 +314,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
       ).dispatch,
     publish: (event) => events.publish('submissions.changed', event),
     onAttemptJudged: (tx, judged) => attempts.codeJudged(tx, judged),
+    onJudged: (tx, judged) => notifications.submissionJudged(tx, judged),
     feedback: createFeedback({ llm: config.llm, logger: logger.child({ component: 'feedback' }) }),
     clock,
     logger: logger.child({ component: 'submissions' }),
@@ -322,6 +346,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     quizzes,
     attendance,
     attempts,
+    notifications,
     execution,
     judge0,
     submissions,

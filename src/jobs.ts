@@ -18,6 +18,12 @@ import {
   maintenanceSchedules,
 } from './modules/maintenance/maintenance.jobs.ts';
 import {
+  createNotificationsJobHandlers,
+  type NotificationsJobs,
+  notificationsJobCatalogue,
+} from './modules/notifications/notifications.jobs.ts';
+import type { NotificationsService } from './modules/notifications/notifications.service.ts';
+import {
   createQuizzesJobHandlers,
   type QuizzesJobs,
   quizzesJobCatalogue,
@@ -40,12 +46,18 @@ import type { JobCatalogue, JobHandlers } from './platform/queue/queue.types.ts'
 import type { Schedule } from './platform/scheduler/scheduler.ts';
 
 /** Every job type of every module. A module adds its map here and its handlers below. */
-export type AppJobs = MaintenanceJobs & AttemptsJobs & QuizzesJobs & Judge0Jobs & SubmissionsJobs;
+export type AppJobs = MaintenanceJobs &
+  AttemptsJobs &
+  QuizzesJobs &
+  NotificationsJobs &
+  Judge0Jobs &
+  SubmissionsJobs;
 
 export const appJobCatalogue: JobCatalogue<AppJobs> = {
   ...maintenanceJobCatalogue,
   ...attemptsJobCatalogue,
   ...quizzesJobCatalogue,
+  ...notificationsJobCatalogue,
   ...judge0JobCatalogue,
   ...submissionsJobCatalogue,
 };
@@ -67,6 +79,7 @@ export function createAppJobHandlers(deps: {
   ledger: JobLedger;
   attempts: AttemptsService;
   quizzes: QuizzesService;
+  notifications: NotificationsService;
   users: UsersService;
   mailer: Mailer;
   judge0: Judge0Service;
@@ -80,6 +93,7 @@ export function createAppJobHandlers(deps: {
     ...createMaintenanceJobHandlers(deps),
     ...createAttemptsJobHandlers(deps),
     ...createQuizzesJobHandlers(deps),
+    ...createNotificationsJobHandlers(deps),
     ...createJudge0JobHandlers(deps),
     ...createSubmissionsJobHandlers(deps),
   };

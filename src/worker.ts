@@ -22,6 +22,7 @@ export async function startWorkerRole(
       ledger: deps.jobs.ledger,
       attempts: deps.attempts,
       quizzes: deps.quizzes,
+      notifications: deps.notifications,
       users: deps.users,
       mailer: deps.mailer,
       judge0: deps.judge0,

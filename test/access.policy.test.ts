@@ -70,6 +70,12 @@ const POLICY: Record<string, 'public' | 'authenticated' | readonly Role[]> = {
   'GET /api/v1/submissions/{id}': 'authenticated',
   'GET /api/v1/submissions/{id}/events': 'authenticated',
   'GET /api/v1/analytics/challenges/{id}': ['admin', 'instructor'],
+  // Everyone's own inbox and preferences (another user's notification is 404).
+  'GET /api/v1/notifications': 'authenticated',
+  'POST /api/v1/notifications/read-all': 'authenticated',
+  'POST /api/v1/notifications/{id}/read': 'authenticated',
+  'GET /api/v1/notifications/preferences': 'authenticated',
+  'PUT /api/v1/notifications/preferences': 'authenticated',
   // Also open to the JUDGE0_AUTH_TOKEN key (X-Auth-Token) instead of a bearer token.
   'GET /judge0/about': 'authenticated',
   'GET /judge0/config_info': 'authenticated',

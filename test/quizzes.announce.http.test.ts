@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNotificationsJobHandlers } from '../src/modules/notifications/notifications.jobs.ts';
 import { createQuizzesJobHandlers } from '../src/modules/quizzes/quizzes.jobs.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { bearer, mailbox, signedIn, type Tokens } from './support/auth.ts';
@@ -27,7 +28,7 @@ describe('publishing a quiz emails the students', () => {
     await t.close();
   });
 
-  it('sends one mail per active student, in pages of jobs, text and HTML, and only once', async () => {
+  it('notifies each active student in-app and by one mail, in pages of jobs, text and HTML, and only once', async () => {
     const question = await createQuestion(t, author, {
       type: 'true_false',
       prompt: 'Ok?',
@@ -47,7 +48,10 @@ describe('publishing a quiz emails the students', () => {
     });
 
     const worker = await t.deps.jobs.startWorker({
-      handlers: createQuizzesJobHandlers({ ...t.deps, pageSize: 2 }),
+      handlers: {
+        ...createQuizzesJobHandlers({ ...t.deps, pageSize: 2 }),
+        ...createNotificationsJobHandlers(t.deps),
+      },
       queues: ['mail'],
       concurrency: 1,
     });
@@ -70,6 +74,30 @@ describe('publishing a quiz emails the students', () => {
       }
       expect(mails.some((mail) => mail.to.includes(author.user.email))).toBe(false);
       expect(mails.some((mail) => mail.to.includes(students[4]!.user.email))).toBe(false);
+      // The same notice is in each student's inbox, with a link to the quiz.
+      for (const student of students.slice(0, 4)) {
+        const inbox = await t.app.inject({
+          url: '/api/v1/notifications',
+          headers: bearer(student),
+        });
+        expect(inbox.json()).toMatchObject({
+          unreadCount: 1,
+          items: [
+            {
+              kind: 'quiz_published',
+              title: 'New quiz: Week 3 check',
+              link: `/api/v1/quizzes/${quiz.id}`,
+              data: { quizId: quiz.id },
+              read: false,
+            },
+          ],
+        });
+      }
+      const authorInbox = await t.app.inject({
+        url: '/api/v1/notifications',
+        headers: bearer(author),
+      });
+      expect(authorInbox.json().items).toEqual([]);
     } finally {
       await worker.close(5_000);
     }

@@ -16,6 +16,10 @@ export type TestSmtpServer = {
   url: string;
   /** Every message accepted so far, oldest first. */
   readonly messages: readonly ReceivedMail[];
+  /** Refuses the next `count` messages after DATA with `responseCode` (451: try again later). */
+  failNext(count: number, responseCode?: number): void;
+  /** Messages refused by `failNext` so far. */
+  readonly refused: number;
   /** Resolves with the first message (already received or still to come) that matches. */
   waitForMessage(
     match?: (mail: ReceivedMail) => boolean,
@@ -33,6 +37,7 @@ export async function startSmtpServer(
 ): Promise<TestSmtpServer> {
   const messages: ReceivedMail[] = [];
   const waiters = new Set<() => void>();
+  const failing = { count: 0, responseCode: 451, refused: 0 };
   const { auth } = options;
   const server = new SMTPServer({
     logger: false,
@@ -55,6 +60,16 @@ export async function startSmtpServer(
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('error', callback);
       stream.on('end', () => {
+        if (failing.count > 0) {
+          failing.count -= 1;
+          failing.refused += 1;
+          callback(
+            Object.assign(new Error('Refused by the test server'), {
+              responseCode: failing.responseCode,
+            }),
+          );
+          return;
+        }
         const { mailFrom, rcptTo } = session.envelope;
         messages.push({
           envelope: {
@@ -81,6 +96,13 @@ export async function startSmtpServer(
     port,
     url: `smtp://127.0.0.1:${port}`,
     messages,
+    failNext(count, responseCode = 451) {
+      failing.count = count;
+      failing.responseCode = responseCode;
+    },
+    get refused() {
+      return failing.refused;
+    },
     waitForMessage(match = () => true, timeoutMs = 5_000) {
       return new Promise((resolve, reject) => {
         const check = () => {

@@ -67,6 +67,7 @@ export type NewTest = {
 /** The settings judging runs a challenge's tests with. */
 export type ChallengeForJudging = {
   id: string;
+  title: string;
   languages: string[];
   timeLimitMs: number;
   memoryLimitMb: number;
@@ -342,6 +343,7 @@ export function createChallengesService(deps: {
       if (!row) return null;
       return {
         id: row.id,
+        title: row.title,
         languages: row.languages,
         timeLimitMs: row.timeLimitMs,
         memoryLimitMb: row.memoryLimitMb,

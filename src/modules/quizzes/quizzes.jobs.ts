@@ -1,12 +1,10 @@
 import type { Transaction } from '../../platform/db/database.ts';
-import type { Mailer } from '../../platform/mail/mailer.ts';
-import { renderMail } from '../../platform/mail/render.ts';
 import type { JobCatalogue, JobHandlers } from '../../platform/queue/queue.types.ts';
 import type { UsersService } from '../users/users.service.ts';
 import type { QuizzesService } from './quizzes.service.ts';
 
 export type QuizzesJobs = {
-  /** Emails students that a quiz was published: one page of students per job, chained. */
+  /** Tells students that a quiz was published: one page of students per job, chained. */
   'quizzes.announce': { quizId: string; cursor?: string };
 };
 
@@ -18,10 +16,20 @@ export const quizzesJobCatalogue: JobCatalogue<QuizzesJobs> = {
 export const announceJobId = (quizId: string, cursor?: string) =>
   `quizzes.announce.${quizId}${cursor ? `.${cursor}` : ''}`;
 
+type Announcement = NonNullable<Awaited<ReturnType<QuizzesService['announcement']>>>;
+
+/** The notifications module: records a quiz_published notice (in-app + mail jobs) in `tx`. */
+export interface PublishedNotices {
+  quizPublished(
+    tx: Transaction,
+    input: { quiz: Announcement; userIds: readonly string[] },
+  ): Promise<() => Promise<void>>;
+}
+
 export function createQuizzesJobHandlers(deps: {
   quizzes: QuizzesService;
   users: UsersService;
-  mailer: Mailer;
+  notifications: PublishedNotices;
   /** Records the next page's job in the transaction that completes this one; returns its dispatch. */
   enqueueAnnouncement(
     tx: Transaction,
@@ -45,34 +53,25 @@ export function createQuizzesJobHandlers(deps: {
         limit: deps.pageSize ?? 100,
         ...(payload.cursor ? { cursor: payload.cursor } : {}),
       });
-      // A retry resends this page only; earlier pages are done jobs.
-      for (const student of page.items) {
-        if (student.status !== 'active') continue;
-        await deps.mailer.send({
-          to: student.email,
-          subject: `New quiz: ${quiz.title}`,
-          ...renderMail({
-            title: `A new quiz is open: ${quiz.title}`,
-            paragraphs: [
-              `Hello ${student.name}, ${quiz.title} has been published on Assay.`,
-              ...(quiz.description ? [quiz.description] : []),
-              ...(quiz.durationMinutes !== null
-                ? [`It is timed: ${quiz.durationMinutes} minutes once you start.`]
-                : []),
-              ...(quiz.closesAt ? [`It closes at ${quiz.closesAt} (UTC).`] : []),
-            ],
-          }),
-        });
-      }
+      const userIds = page.items
+        .filter((student) => student.status === 'active')
+        .map((student) => student.id);
       const next = page.nextCursor;
-      if (next) {
-        const dispatch = await context.transaction((tx) =>
-          deps.enqueueAnnouncement(tx, { quizId: payload.quizId, cursor: next }),
-        );
-        await dispatch();
-      }
+      // This page's notices (each with its own mail job) and the next page commit with this
+      // job's completion: a retry or a second delivery records nothing twice.
+      const dispatch = await context.transaction(async (tx) => {
+        const notified = await deps.notifications.quizPublished(tx, { quiz, userIds });
+        const chained = next
+          ? await deps.enqueueAnnouncement(tx, { quizId: payload.quizId, cursor: next })
+          : undefined;
+        return async () => {
+          await notified();
+          await chained?.();
+        };
+      });
+      await dispatch();
       context.logger.info(
-        { quizId: payload.quizId, sent: page.items.length, more: Boolean(next) },
+        { quizId: payload.quizId, notified: userIds.length, more: Boolean(next) },
         'announced a quiz',
       );
     },

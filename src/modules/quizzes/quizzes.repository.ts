@@ -105,8 +105,8 @@ export function createQuizzesRepository(db: Database) {
     },
 
     /** Deleted or not: attempts keep working with the quiz they started. */
-    async find(id: string): Promise<QuizRow | undefined> {
-      const [row] = await db.select().from(quizzes).where(eq(quizzes.id, id));
+    async find(id: string, executor: Executor = db): Promise<QuizRow | undefined> {
+      const [row] = await executor.select().from(quizzes).where(eq(quizzes.id, id));
       return row;
     },
 

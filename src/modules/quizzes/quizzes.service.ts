@@ -324,7 +324,16 @@ export function createQuizzesService(deps: {
       return repository.find(id);
     },
 
-    /** What a "quiz published" mail says, while the quiz is still published. */
+    /**
+     * What a notice about one of its attempts says of the quiz (deleted or not), read with the
+     * caller's executor: the landing transaction of a result cannot wait for another connection.
+     */
+    async quizFacts(executor: Executor, id: string) {
+      const row = await repository.find(id, executor);
+      return row ? { title: row.title, reviewPolicy: row.reviewPolicy } : undefined;
+    },
+
+    /** What a "quiz published" notice says, while the quiz is still published. */
     async announcement(id: string) {
       const row = await repository.findLive(id);
       if (row?.status !== 'published') return undefined;

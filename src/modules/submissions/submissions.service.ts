@@ -31,6 +31,7 @@ export const JUDGE_ATTEMPTS = 3;
 /** What the judge needs of a challenge; the challenges module provides it. */
 export interface JudgedChallenge {
   id: string;
+  title: string;
   languages: readonly string[];
   timeLimitMs: number;
   memoryLimitMb: number;
@@ -60,6 +61,21 @@ export type SubmissionEvent = {
   test?: { index: number; of: number; verdict: TestOutcome['verdict'] };
 };
 
+/** What `onJudged` is told: the outcome, never a test's data. */
+export type JudgedSubmission = {
+  submissionId: string;
+  userId: string;
+  challengeId: string;
+  /** Null when the challenge is gone. */
+  challengeTitle: string | null;
+  attemptId: string | null;
+  language: string;
+  status: SubmissionStatus;
+  verdict: SubmissionVerdict;
+  score: number;
+  maxScore: number;
+};
+
 const cursorSchema = z.object({ createdAt: z.iso.datetime(), id: z.string() });
 
 const isStaff = (principal: Principal) =>
@@ -76,6 +92,14 @@ export function createSubmissionsService(deps: {
   onAttemptJudged?: (
     tx: Transaction,
     judged: { attemptId: string; submissionId: string; score: number; maxScore: number },
+  ) => Promise<(() => Promise<void>) | undefined>;
+  /**
+   * Any submission was judged (quiz code answers too, with their `attemptId`): in the judge's
+   * transaction, next to `onAttemptJudged`, so work recorded here (notices) commits with it.
+   */
+  onJudged?: (
+    tx: Transaction,
+    judged: JudgedSubmission,
   ) => Promise<(() => Promise<void>) | undefined>;
   /** Feedback on a judged submission (heuristic, or an LLM's when configured). */
   feedback?: CreateFeedback;
@@ -320,7 +344,7 @@ export function createSubmissionsService(deps: {
                 })
               : null,
         };
-        let afterCommit: (() => Promise<void>) | undefined;
+        const afterCommit: Array<(() => Promise<void>) | undefined> = [];
         const written = await options.transaction(async (tx) => {
           const done = await repository.finish(tx, submissionId, {
             ...columns,
@@ -328,15 +352,32 @@ export function createSubmissionsService(deps: {
           });
           // The attempt's points move in the same transaction: never one without the other.
           if (done && row.attemptId && deps.onAttemptJudged)
-            afterCommit = await deps.onAttemptJudged(tx, {
-              attemptId: row.attemptId,
-              submissionId,
-              score: columns.score,
-              maxScore: Number(row.maxScore),
-            });
+            afterCommit.push(
+              await deps.onAttemptJudged(tx, {
+                attemptId: row.attemptId,
+                submissionId,
+                score: columns.score,
+                maxScore: Number(row.maxScore),
+              }),
+            );
+          if (done && deps.onJudged)
+            afterCommit.push(
+              await deps.onJudged(tx, {
+                submissionId,
+                userId: row.userId,
+                challengeId: row.challengeId,
+                challengeTitle: challenge?.title ?? null,
+                attemptId: row.attemptId,
+                language: row.language,
+                status: columns.status,
+                verdict: columns.verdict,
+                score: columns.score,
+                maxScore: Number(row.maxScore),
+              }),
+            );
           return done;
         });
-        if (written && afterCommit) await afterCommit();
+        if (written) for (const step of afterCommit) await step?.();
         if (written)
           await publish({
             submissionId,
