@@ -26,6 +26,7 @@ import { authRoutes } from './modules/auth/auth.routes.ts';
 import { challengesRoutes } from './modules/challenges/challenges.routes.ts';
 import { healthRoutes } from './modules/health/health.routes.ts';
 import { judge0Routes } from './modules/judge0/judge0.routes.ts';
+import { leaderboardsRoutes } from './modules/leaderboards/leaderboards.routes.ts';
 import { notificationsRoutes } from './modules/notifications/notifications.routes.ts';
 import { questionsRoutes } from './modules/questions/questions.routes.ts';
 import { quizzesRoutes } from './modules/quizzes/quizzes.routes.ts';
@@ -174,6 +175,16 @@ export async function buildApp(deps: Deps): Promise<App> {
           streams: {
             inc: () => deps.metrics.openStreams.inc({ stream: 'submission' }),
             dec: () => deps.metrics.openStreams.dec({ stream: 'submission' }),
+          },
+        }),
+      );
+      await api.register(
+        leaderboardsRoutes({
+          leaderboards: deps.leaderboards,
+          subscribe: (handler) => deps.events.subscribe('leaderboards.changed', handler),
+          streams: {
+            inc: () => deps.metrics.openStreams.inc({ stream: 'leaderboard' }),
+            dec: () => deps.metrics.openStreams.dec({ stream: 'leaderboard' }),
           },
         }),
       );

@@ -154,6 +154,25 @@ users
     }
   });
 
+const leaderboards = program.command('leaderboards').description('leaderboards');
+leaderboards
+  .command('rebuild')
+  .description(
+    'recompute every board from the database (attempts and submissions) and repair what differs',
+  )
+  .action(async () => {
+    const config = loadConfig();
+    const deps = await createDeps(config, quietLogger(config));
+    try {
+      const outcome = await deps.leaderboards.rebuild();
+      process.stdout.write(
+        `rebuilt ${outcome.boards} boards (${deps.leaderboards.store.kind} store): ${outcome.entries} entries, ${outcome.writes} written on ${outcome.repairedBoards} boards that differed\n`,
+      );
+    } finally {
+      await deps.close();
+    }
+  });
+
 program
   .command('doctor')
   .description('show what is configured and whether each dependency answers')

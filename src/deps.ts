@@ -16,6 +16,9 @@ import { createHealthService, type HealthCheck } from './modules/health/health.s
 import { judge0RunJobId } from './modules/judge0/judge0.jobs.ts';
 import { createJudge0Repository } from './modules/judge0/judge0.repository.ts';
 import { createJudge0Service } from './modules/judge0/judge0.service.ts';
+import { createRedisBoardStore } from './modules/leaderboards/leaderboards.redis-store.ts';
+import { createLeaderboardsService } from './modules/leaderboards/leaderboards.service.ts';
+import { createSqlBoardStore } from './modules/leaderboards/leaderboards.sql-store.ts';
 import { mailJobId } from './modules/notifications/notifications.jobs.ts';
 import { createNotificationsRepository } from './modules/notifications/notifications.repository.ts';
 import { createNotificationsService } from './modules/notifications/notifications.service.ts';
@@ -206,6 +209,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
   revokeSessions = (userId) => auth.revokeAllSessions(userId);
   // Attempts cache quiz papers; changes in this process drop them at once (others within 2 s).
   let forgetPaper: ((quizId?: string) => void) | undefined;
+  let forgetBoardQuiz: ((quizId: string) => void) | undefined;
   let questionInUse: ((questionId: string) => Promise<boolean>) | undefined;
   const questions = createQuestionsService({
     repository: createQuestionsRepository(database.db),
@@ -226,7 +230,10 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     repository: createQuizzesRepository(database.db),
     questions,
     clock,
-    onChange: (quizId) => forgetPaper?.(quizId),
+    onChange: (quizId) => {
+      forgetPaper?.(quizId);
+      forgetBoardQuiz?.(quizId);
+    },
     announce: (tx, quizId) => enqueueAnnouncement(tx, { quizId }),
   });
   // In-app notices and their mail jobs, recorded in the transaction where each fact lands.
@@ -321,6 +328,30 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
   });
   submissionsRef = () => submissions;
 
+  // Boards: Redis sorted sets with Redis, SQL otherwise; either is a cache of the results.
+  const boardStore = redis
+    ? createRedisBoardStore({
+        redis: redis.connect({ name: 'assay-leaderboards' }),
+        prefix: redis.prefix,
+      })
+    : createSqlBoardStore({ db: database.db, clock });
+  const leaderboards = createLeaderboardsService({
+    store: boardStore,
+    sources: {
+      bestQuizResults: (filter) => attempts.bestResults(filter),
+      bestChallengeResults: (filter) => submissions.bestResults(filter),
+      quizFacts: (ids) => quizzes.boardFacts(ids),
+      liveChallenges: (ids) => challenges.liveIds(ids),
+      users: (ids) => users.publicStandings(ids),
+    },
+    publish: (change) => events.publish('leaderboards.changed', change),
+    clock,
+    logger: logger.child({ component: 'leaderboards' }),
+  });
+  forgetBoardQuiz = (quizId) => leaderboards.forgetQuiz(quizId);
+  // A board changed in another process: drop what this one cached of it.
+  await events.subscribe('leaderboards.changed', ({ boards }) => leaderboards.changed(boards));
+
   return {
     config,
     logger,
@@ -351,6 +382,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     judge0,
     submissions,
     challenges,
+    leaderboards,
     enqueueAnnouncement,
     /** Closes in reverse order of need: broker and bus first, the database last. */
     async close() {
@@ -368,6 +400,9 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
         .close()
         .catch((error: unknown) => logger.warn({ err: error }, 'sandbox close failed'));
       redisProbe?.disconnect();
+      await boardStore
+        .close()
+        .catch((error: unknown) => logger.warn({ err: error }, 'leaderboard store close failed'));
       limiterConnection?.disconnect();
       await mailer.close().catch(() => {});
       storage.close();

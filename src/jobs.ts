@@ -12,6 +12,16 @@ import {
 } from './modules/judge0/judge0.jobs.ts';
 import type { Judge0Service } from './modules/judge0/judge0.service.ts';
 import {
+  createLeaderboardsJobHandlers,
+  type LeaderboardsJobs,
+  leaderboardsJobCatalogue,
+  leaderboardsSchedules,
+} from './modules/leaderboards/leaderboards.jobs.ts';
+import type {
+  LeaderboardChange,
+  LeaderboardsService,
+} from './modules/leaderboards/leaderboards.service.ts';
+import {
   createMaintenanceJobHandlers,
   type MaintenanceJobs,
   maintenanceJobCatalogue,
@@ -51,7 +61,8 @@ export type AppJobs = MaintenanceJobs &
   QuizzesJobs &
   NotificationsJobs &
   Judge0Jobs &
-  SubmissionsJobs;
+  SubmissionsJobs &
+  LeaderboardsJobs;
 
 export const appJobCatalogue: JobCatalogue<AppJobs> = {
   ...maintenanceJobCatalogue,
@@ -60,9 +71,14 @@ export const appJobCatalogue: JobCatalogue<AppJobs> = {
   ...notificationsJobCatalogue,
   ...judge0JobCatalogue,
   ...submissionsJobCatalogue,
+  ...leaderboardsJobCatalogue,
 };
 
-export const appSchedules: Schedule<AppJobs>[] = [...maintenanceSchedules, ...attemptsSchedules];
+export const appSchedules: Schedule<AppJobs>[] = [
+  ...maintenanceSchedules,
+  ...attemptsSchedules,
+  ...leaderboardsSchedules,
+];
 
 /** Events published after commit. Modules add their topics here. */
 export type AppEvents = {
@@ -73,6 +89,8 @@ export type AppEvents = {
   'submissions.changed': SubmissionEvent;
   /** An attempt's result landed (graded, or expired by the timer), code answers included. */
   'attempts.graded': AttemptResult;
+  /** Boards changed (a result landed, a rebuild repaired them): streams and caches follow. */
+  'leaderboards.changed': LeaderboardChange;
 };
 
 export function createAppJobHandlers(deps: {
@@ -84,6 +102,7 @@ export function createAppJobHandlers(deps: {
   mailer: Mailer;
   judge0: Judge0Service;
   submissions: SubmissionsService;
+  leaderboards: LeaderboardsService;
   enqueueAnnouncement(
     tx: Transaction,
     payload: QuizzesJobs['quizzes.announce'],
@@ -96,5 +115,6 @@ export function createAppJobHandlers(deps: {
     ...createNotificationsJobHandlers(deps),
     ...createJudge0JobHandlers(deps),
     ...createSubmissionsJobHandlers(deps),
+    ...createLeaderboardsJobHandlers(deps),
   };
 }

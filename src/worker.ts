@@ -1,5 +1,6 @@
 import type { Deps } from './deps.ts';
 import { appSchedules, createAppJobHandlers } from './jobs.ts';
+import { followLeaderboardSources } from './modules/leaderboards/leaderboards.jobs.ts';
 import type { RunningWorker } from './platform/queue/job-queue.ts';
 import { createTimerScheduler, type Scheduler } from './platform/scheduler/scheduler.ts';
 
@@ -27,6 +28,7 @@ export async function startWorkerRole(
       mailer: deps.mailer,
       judge0: deps.judge0,
       submissions: deps.submissions,
+      leaderboards: deps.leaderboards,
       enqueueAnnouncement: deps.enqueueAnnouncement,
     }),
     ...(options.queues ? { queues: options.queues } : {}),
@@ -46,6 +48,16 @@ export async function startWorkerRole(
         logger: deps.logger,
       });
   await scheduler.start();
+  // Boards follow results as they land, wherever they land (the bus reaches every process).
+  const stopFollowing = await followLeaderboardSources({
+    events: {
+      subscribeResults: (handler) => deps.events.subscribe('attempts.graded', handler),
+      subscribeSubmissions: (handler) => deps.events.subscribe('submissions.changed', handler),
+      subscribeUsers: (handler) => deps.events.subscribe('users.changed', handler),
+    },
+    enqueue: (payload, options) => deps.jobs.enqueue('leaderboards.sync-user', payload, options),
+    onError: (error) => deps.logger.warn({ err: error }, 'could not queue a leaderboard sync'),
+  });
   // Pick up whatever an earlier process left behind, without waiting for the first interval.
   await worker
     .sweep()
@@ -54,6 +66,7 @@ export async function startWorkerRole(
     worker,
     scheduler,
     async close(timeoutMs) {
+      await stopFollowing();
       await scheduler.stop();
       await worker.close(timeoutMs);
     },

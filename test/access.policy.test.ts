@@ -69,6 +69,11 @@ const POLICY: Record<string, 'public' | 'authenticated' | readonly Role[]> = {
   'GET /api/v1/submissions': 'authenticated',
   'GET /api/v1/submissions/{id}': 'authenticated',
   'GET /api/v1/submissions/{id}/events': 'authenticated',
+  // Boards: anyone signed in; a hidden quiz board is 403 LEADERBOARD_HIDDEN to students.
+  'GET /api/v1/leaderboard/quizzes/{id}': 'authenticated',
+  'GET /api/v1/leaderboard/quizzes/{id}/stream': 'authenticated',
+  'GET /api/v1/leaderboard/challenges/{id}': 'authenticated',
+  'GET /api/v1/leaderboard/global': 'authenticated',
   'GET /api/v1/analytics/challenges/{id}': ['admin', 'instructor'],
   // Everyone's own inbox and preferences (another user's notification is 404).
   'GET /api/v1/notifications': 'authenticated',

@@ -11,6 +11,19 @@ import {
 } from './attempts.tables.ts';
 
 export type AttemptInsert = typeof attempts.$inferInsert;
+
+/** A user's best result at a quiz (see `bestResults`). */
+export type AttemptBest = {
+  quizId: string;
+  userId: string;
+  /** The best attempt's score, its maximum and time taken (submitted, or its end if earlier). */
+  score: number;
+  maxScore: number;
+  timeTakenMs: number;
+  submittedAt: Date;
+  /** The best score / maxScore of any of the user's attempts (0 when maxScore is 0). */
+  bestFraction: number;
+};
 export type Finalization = {
   status: AttemptRow['status'];
   endedBy: NonNullable<AttemptRow['endedBy']>;
@@ -314,6 +327,61 @@ export function createAttemptsRepository(db: Database) {
         )
         .orderBy(desc(attempts.startedAt), desc(attempts.id))
         .limit(page.limit);
+    },
+
+    /**
+     * Each user's best result per quiz, from graded and expired attempts: the best attempt by
+     * score (desc), time taken (asc), then submission time, and the best score/max fraction of
+     * any attempt. Keyset-paged by (quiz, user).
+     */
+    async bestResults(filter: {
+      userId?: string;
+      after?: { quizId: string; userId: string };
+      limit: number;
+    }): Promise<AttemptBest[]> {
+      const conditions = [
+        sql`status in ('graded', 'expired')`,
+        sql`submitted_at is not null`,
+        ...(filter.userId ? [sql`user_id = ${filter.userId}`] : []),
+        ...(filter.after
+          ? [sql`(quiz_id, user_id) > (${filter.after.quizId}, ${filter.after.userId})`]
+          : []),
+      ];
+      const result = (await db.execute(sql`
+        with finished as (
+          select id, quiz_id, user_id, score::float8 as score, max_score::float8 as max_score,
+            greatest(0, extract(epoch from
+              least(submitted_at, coalesce(expires_at, submitted_at)) - started_at) * 1000)::float8
+              as time_taken_ms,
+            (extract(epoch from submitted_at) * 1000)::float8 as submitted_ms
+          from ${attempts} where ${sql.join(conditions, sql` and `)}
+        )
+        select distinct on (quiz_id, user_id) quiz_id, user_id, score, max_score, time_taken_ms,
+          submitted_ms,
+          max(case when max_score > 0 then score / max_score else 0 end)
+            over (partition by quiz_id, user_id) as best_fraction
+        from finished
+        order by quiz_id, user_id, score desc, time_taken_ms asc, submitted_ms asc, id
+        limit ${filter.limit}`)) as unknown as {
+        rows: Array<{
+          quiz_id: string;
+          user_id: string;
+          score: number | null;
+          max_score: number;
+          time_taken_ms: number;
+          submitted_ms: number;
+          best_fraction: number;
+        }>;
+      };
+      return result.rows.map((row) => ({
+        quizId: row.quiz_id,
+        userId: row.user_id,
+        score: Number(row.score ?? 0),
+        maxScore: Number(row.max_score),
+        timeTakenMs: Math.round(Number(row.time_taken_ms)),
+        submittedAt: new Date(Number(row.submitted_ms)),
+        bestFraction: Number(row.best_fraction),
+      }));
     },
 
     /** Attempts at one quiz, newest first (staff). */

@@ -33,7 +33,7 @@ import {
   reviewAllowed,
 } from './attempts.models.ts';
 import { presentAttempt, presentResult, presentStaffExtras } from './attempts.presenter.ts';
-import type { AttemptsRepository, Finalization } from './attempts.repository.ts';
+import type { AttemptBest, AttemptsRepository, Finalization } from './attempts.repository.ts';
 import { type Answer, scoreAnswer } from './attempts.scoring.ts';
 import type { AttemptRow, QuestionOutcome } from './attempts.tables.ts';
 
@@ -66,6 +66,8 @@ export type CodeAnswerSubmission = {
   /** The challenge's points: the submission's maximum score. */
   maxScore: number;
 };
+
+export type { AttemptBest } from './attempts.repository.ts';
 
 /** A result landed: an attempt became `graded` or `expired`, every code answer judged. */
 export type AttemptResult = {
@@ -663,6 +665,17 @@ export function createAttemptsService(deps: {
         (row) => ({ startedAt: row.startedAt.toISOString(), id: row.id }),
       );
     },
+
+    /**
+     * Best results per (quiz, user) for leaderboards, from graded and expired attempts, in pages
+     * ordered by (quiz, user): pass the last one as `after` for the next page. Whether a quiz or
+     * user counts on a board is the caller's decision.
+     */
+    bestResults: (filter: {
+      userId?: string;
+      after?: { quizId: string; userId: string };
+      limit: number;
+    }): Promise<AttemptBest[]> => repository.bestResults(filter),
 
     /** Closes every attempt whose time ran out (the periodic job). Returns how many it closed. */
     async closeOverdue(limit = 500): Promise<number> {

@@ -1,4 +1,16 @@
-import { and, arrayContains, asc, desc, eq, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
+import {
+  and,
+  arrayContains,
+  asc,
+  desc,
+  eq,
+  inArray,
+  isNull,
+  lt,
+  or,
+  type SQL,
+  sql,
+} from 'drizzle-orm';
 import type { Database } from '../../platform/db/database.ts';
 import type { Difficulty } from './challenges.models.ts';
 import {
@@ -24,6 +36,16 @@ export function createChallengesRepository(db: Database) {
     async insert(row: ChallengeInsert): Promise<ChallengeRow> {
       const [inserted] = await db.insert(challenges).values(row).returning();
       return inserted!;
+    },
+
+    /** Which of these ids are live challenges. */
+    async liveIds(ids: readonly string[]): Promise<string[]> {
+      if (ids.length === 0) return [];
+      const rows = await db
+        .select({ id: challenges.id })
+        .from(challenges)
+        .where(and(inArray(challenges.id, [...ids]), isNull(challenges.deletedAt)));
+      return rows.map((row) => row.id);
     },
 
     async findLive(id: string): Promise<ChallengeRow | undefined> {

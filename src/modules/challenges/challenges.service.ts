@@ -318,6 +318,11 @@ export function createChallengesService(deps: {
       );
     },
 
+    /** Which of these ids are live challenges (for modules that refer to many at once). */
+    async liveIds(ids: readonly string[]): Promise<Set<string>> {
+      return new Set(await repository.liveIds([...new Set(ids)]));
+    },
+
     /** Whether a live challenge has this id (for modules that refer to challenges). */
     async exists(id: string): Promise<boolean> {
       return (await repository.findLive(id)) !== undefined;

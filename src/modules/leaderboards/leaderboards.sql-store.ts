@@ -117,6 +117,11 @@ export function createSqlBoardStore(options: { db: Database; clock: Clock }): Bo
       rows: Array<Row & { board_version: number | string }>;
     };
     const version = Number(result.rows[0]?.board_version ?? 0);
+    // The board went back in time (its rows were deleted and written again): start over.
+    if (!full && version < copy.version) {
+      copy.version = -1;
+      return refresh(board, copy);
+    }
     if (full) {
       const entries = result.rows.flatMap((row) =>
         row.user_id !== null && row.sort_key !== null

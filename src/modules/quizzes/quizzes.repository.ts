@@ -1,4 +1,4 @@
-import { and, desc, eq, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
 import type { Database, Executor, Transaction } from '../../platform/db/database.ts';
 import { type QuizRow, quizzes } from './quizzes.tables.ts';
 
@@ -108,6 +108,15 @@ export function createQuizzesRepository(db: Database) {
     async find(id: string, executor: Executor = db): Promise<QuizRow | undefined> {
       const [row] = await executor.select().from(quizzes).where(eq(quizzes.id, id));
       return row;
+    },
+
+    /** Deleted or not. */
+    async findMany(ids: readonly string[]): Promise<QuizRow[]> {
+      if (ids.length === 0) return [];
+      return db
+        .select()
+        .from(quizzes)
+        .where(inArray(quizzes.id, [...ids]));
     },
 
     async idsAuthoredBy(userId: string): Promise<string[]> {

@@ -54,6 +54,12 @@ const settings = {
     .enum(['flag', 'submit'])
     .optional()
     .describe('flag the attempt for staff (default) or submit it'),
+  hideLeaderboard: z
+    .boolean()
+    .optional()
+    .describe(
+      'hide the quiz’s leaderboard from students (staff still see it; students get 403 LEADERBOARD_HIDDEN); default false',
+    ),
 };
 
 export const createQuizBody = z.strictObject({
@@ -91,6 +97,7 @@ export const quizSchema = z
     reviewPolicy: z.enum(['never', 'after_submit', 'after_close']),
     maxFocusLosses: z.number().int().nullable(),
     focusLossAction: z.enum(['flag', 'submit']),
+    hideLeaderboard: z.boolean().describe('the leaderboard is shown to staff only'),
     hasAttempts: z.boolean().describe('once true, the questions and pool cannot change'),
     questions: z
       .array(z.object({ questionId: z.string(), points: z.number().optional() }))

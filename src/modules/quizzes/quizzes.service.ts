@@ -55,6 +55,7 @@ function present(row: QuizRow, forStaff: boolean, paper?: QuestionRow[]) {
     reviewPolicy: row.reviewPolicy,
     maxFocusLosses: row.maxFocusLosses,
     focusLossAction: row.focusLossAction,
+    hideLeaderboard: row.hideLeaderboard,
     hasAttempts: row.firstAttemptAt !== null,
     ...(forStaff && row.questions ? { questions: row.questions } : {}),
     ...(forStaff && row.pool ? { pool: row.pool } : {}),
@@ -172,6 +173,7 @@ export function createQuizzesService(deps: {
         reviewPolicy: input.reviewPolicy ?? 'after_submit',
         maxFocusLosses: input.maxFocusLosses ?? null,
         focusLossAction: input.focusLossAction ?? 'flag',
+        hideLeaderboard: input.hideLeaderboard ?? false,
         questions: input.questions ?? null,
         pool: input.pool ?? null,
         createdBy: principal.userId,
@@ -271,6 +273,9 @@ export function createQuizzesService(deps: {
           ...(input.focusLossAction !== undefined
             ? { focusLossAction: input.focusLossAction }
             : {}),
+          ...(input.hideLeaderboard !== undefined
+            ? { hideLeaderboard: input.hideLeaderboard }
+            : {}),
           ...(input.status === 'archived' ? { status: 'archived' as const } : {}),
           questions,
           pool,
@@ -354,6 +359,21 @@ export function createQuizzesService(deps: {
       if (principal.role !== 'instructor') return false;
       const row = await repository.findLive(quizId);
       return row?.createdBy === principal.userId;
+    },
+
+    /** What leaderboards need to know of these quizzes (deleted ones too), as stored now. */
+    async boardFacts(ids: readonly string[]) {
+      const rows = await repository.findMany(ids);
+      return new Map(
+        rows.map((row) => [
+          row.id,
+          {
+            status: row.status,
+            deleted: row.deletedAt !== null,
+            hideLeaderboard: row.hideLeaderboard,
+          },
+        ]),
+      );
     },
 
     /** Ids of quizzes this instructor wrote (deleted ones too: their records stay theirs). */

@@ -12,6 +12,18 @@ export type SubmissionFilter = {
   before?: { createdAt: Date; id: string };
 };
 
+/** A user's best at a challenge (see `bestResults`). */
+export type SubmissionBest = {
+  challengeId: string;
+  userId: string;
+  score: number;
+  maxScore: number;
+  /** The best score / maxScore of any judged submission (0 when maxScore is 0). */
+  bestFraction: number;
+  /** The time of the first submission with full marks; null if none has them. */
+  fullScoreAt: Date | null;
+};
+
 export type JudgedColumns = {
   status: 'completed' | 'failed';
   verdict: SubmissionVerdict;
@@ -123,6 +135,56 @@ export function createSubmissionsRepository(db: Database) {
             ? null
             : Number(totals.median_seconds),
       };
+    },
+
+    /**
+     * Each user's best per challenge from judged submissions made to the challenge itself (a
+     * quiz's code answers are the quiz's): the best score with its maximum, the best
+     * score/max fraction, and when the user first scored full marks. Keyset-paged by
+     * (challenge, user).
+     */
+    async bestResults(filter: {
+      userId?: string;
+      after?: { challengeId: string; userId: string };
+      limit: number;
+    }): Promise<SubmissionBest[]> {
+      const conditions = [
+        sql`status = 'completed'`,
+        sql`attempt_id is null`,
+        sql`score is not null`,
+        ...(filter.userId ? [sql`user_id = ${filter.userId}`] : []),
+        ...(filter.after
+          ? [sql`(challenge_id, user_id) > (${filter.after.challengeId}, ${filter.after.userId})`]
+          : []),
+      ];
+      const result = (await db.execute(sql`
+        select distinct on (challenge_id, user_id) challenge_id, user_id,
+          score::float8 as score, max_score::float8 as max_score,
+          max(case when max_score > 0 then score / max_score else 0 end) over per_user
+            as best_fraction,
+          min(extract(epoch from created_at) * 1000)
+            filter (where max_score > 0 and score >= max_score) over per_user as full_at_ms
+        from ${submissions} where ${sql.join(conditions, sql` and `)}
+        window per_user as (partition by challenge_id, user_id)
+        order by challenge_id, user_id, score desc, created_at asc, id
+        limit ${filter.limit}`)) as unknown as {
+        rows: Array<{
+          challenge_id: string;
+          user_id: string;
+          score: number;
+          max_score: number;
+          best_fraction: number;
+          full_at_ms: number | string | null;
+        }>;
+      };
+      return result.rows.map((row) => ({
+        challengeId: row.challenge_id,
+        userId: row.user_id,
+        score: Number(row.score),
+        maxScore: Number(row.max_score),
+        bestFraction: Number(row.best_fraction),
+        fullScoreAt: row.full_at_ms === null ? null : new Date(Math.round(Number(row.full_at_ms))),
+      }));
     },
 
     /** Writes the outcome in the job's transaction, only over an unfinished row. */

@@ -20,7 +20,11 @@ import {
   scoreOf,
   type TestOutcome,
 } from './submissions.models.ts';
-import type { JudgedColumns, SubmissionsRepository } from './submissions.repository.ts';
+import type {
+  JudgedColumns,
+  SubmissionBest,
+  SubmissionsRepository,
+} from './submissions.repository.ts';
 import type { SubmissionRow } from './submissions.tables.ts';
 
 const MiB = 1024 * 1024;
@@ -75,6 +79,8 @@ export type JudgedSubmission = {
   score: number;
   maxScore: number;
 };
+
+export type { SubmissionBest } from './submissions.repository.ts';
 
 const cursorSchema = z.object({ createdAt: z.iso.datetime(), id: z.string() });
 
@@ -271,6 +277,16 @@ export function createSubmissionsService(deps: {
         id: row.id,
       }));
     },
+
+    /**
+     * Best results per (challenge, user) for leaderboards, from completed submissions made to
+     * the challenge itself, in pages ordered by (challenge, user): pass the last one as `after`.
+     */
+    bestResults: (filter: {
+      userId?: string;
+      after?: { challengeId: string; userId: string };
+      limit: number;
+    }): Promise<SubmissionBest[]> => repository.bestResults(filter),
 
     /** Staff analytics of one challenge (its author's or an admin's). */
     async challengeStats(principal: Principal, challengeId: string) {

@@ -1,4 +1,16 @@
-import { and, desc, eq, ilike, isNotNull, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
+import {
+  and,
+  desc,
+  eq,
+  ilike,
+  inArray,
+  isNotNull,
+  isNull,
+  lt,
+  or,
+  type SQL,
+  sql,
+} from 'drizzle-orm';
 import { type Database, postgresErrorCode, UNIQUE_VIOLATION } from '../../platform/db/database.ts';
 import { emailTaken } from './users.errors.ts';
 import type { Role } from './users.models.ts';
@@ -51,6 +63,23 @@ export function createUsersRepository(db: Database) {
     async findById(id: string): Promise<UserRow | undefined> {
       const [row] = await db.select().from(users).where(eq(users.id, id));
       return row;
+    },
+
+    /** Deleted or not. */
+    async standingsByIds(ids: readonly string[]): Promise<UserStanding[]> {
+      if (ids.length === 0) return [];
+      return db
+        .select({
+          id: users.id,
+          email: users.email,
+          name: users.name,
+          role: users.role,
+          status: users.status,
+          tokenVersion: users.tokenVersion,
+          deletedAt: users.deletedAt,
+        })
+        .from(users)
+        .where(inArray(users.id, [...ids]));
     },
 
     async standingById(id: string): Promise<UserStanding | undefined> {

@@ -230,6 +230,22 @@ export function createUsersService(deps: {
       return state;
     },
 
+    /**
+     * Display name, role and whether the account is live and active, for these users (from the
+     * database, not the cache). Never the email: this feeds what other users see.
+     */
+    async publicStandings(
+      ids: readonly string[],
+    ): Promise<Map<string, { name: string; role: Role; active: boolean }>> {
+      const rows = await deps.repository.standingsByIds([...new Set(ids)]);
+      return new Map(
+        rows.map((row) => [
+          row.id,
+          { name: row.name, role: row.role, active: authStateOf(row).active },
+        ]),
+      );
+    },
+
     /** Drops a cached auth state (another process changed the user). */
     forget(userId: string) {
       forget(userId);
