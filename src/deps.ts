@@ -10,7 +10,10 @@ import { createAuthService } from './modules/auth/auth.service.ts';
 import { createAccessTokens } from './modules/auth/auth.tokens.ts';
 import { createRedisOtpHistory, createTableOtpHistory } from './modules/auth/otp-history.ts';
 import { createChallengesRepository } from './modules/challenges/challenges.repository.ts';
-import { createChallengesService } from './modules/challenges/challenges.service.ts';
+import {
+  type ChallengesService,
+  createChallengesService,
+} from './modules/challenges/challenges.service.ts';
 import { createCreditsService } from './modules/credits/credits.service.ts';
 import { createHealthService, type HealthCheck } from './modules/health/health.service.ts';
 import { judge0RunJobId } from './modules/judge0/judge0.jobs.ts';
@@ -211,11 +214,16 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
   let forgetPaper: ((quizId?: string) => void) | undefined;
   let forgetBoardQuiz: ((quizId: string) => void) | undefined;
   let questionInUse: ((questionId: string) => Promise<boolean>) | undefined;
+  let challengesRef: () => ChallengesService = () => {
+    throw new Error('challenges are not ready yet');
+  };
   const questions = createQuestionsService({
     repository: createQuestionsRepository(database.db),
     clock,
     onChange: () => forgetPaper?.(),
     inUse: async (id) => (await questionInUse?.(id)) ?? false,
+    // Late-bound: challenges are made after questions.
+    liveChallenges: (ids) => challengesRef().liveIds(ids),
   });
   const enqueueAnnouncement = async (
     tx: Transaction,
@@ -305,6 +313,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     clock,
     logger: logger.child({ component: 'challenges' }),
   });
+  challengesRef = () => challenges;
   const submissions = createSubmissionsService({
     db: database.db,
     repository: createSubmissionsRepository(database.db),

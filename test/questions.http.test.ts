@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { bearer, signedIn, type Tokens } from './support/auth.ts';
 import { expectInvalidAt } from './support/problems.ts';
+import { storedChallenge } from './support/quizzes.ts';
 
 const KEY_FIELDS = ['correct', 'weight', 'accepted', 'tolerance', 'explanation', 'caseSensitive'];
 
@@ -13,6 +14,7 @@ describe('question bank', () => {
     t = await createTestApp();
     staff = await signedIn(t, 'instructor');
     student = await signedIn(t, 'student');
+    EXAMPLES.code!.challengeId = await storedChallenge(t, staff);
   });
   afterAll(async () => {
     await t.close();
@@ -59,7 +61,7 @@ describe('question bank', () => {
     code: {
       type: 'code',
       prompt: 'Sum two numbers.',
-      challengeId: 'challenge-1',
+      challengeId: 'set in beforeAll',
       language: 'python',
       tags: ['code'],
     },
@@ -84,6 +86,19 @@ describe('question bank', () => {
       headers: bearer(staff),
     });
     expect(got.json()).toEqual(choice);
+  });
+
+  it('refuses a code question whose challenge does not exist, on create and on replace', async () => {
+    const missing = { ...EXAMPLES.code, challengeId: 'no-such-challenge' };
+    expectInvalidAt(await create(missing), 'body.challengeId', 'create');
+    const made = (await create(EXAMPLES.code!)).json();
+    const replaced = await t.app.inject({
+      method: 'PUT',
+      url: `/api/v1/questions/${made.id}`,
+      headers: bearer(staff),
+      payload: missing,
+    });
+    expectInvalidAt(replaced, 'body.challengeId', 'replace');
   });
 
   it('validates each type: one correct single choice, a correct multiple choice, tolerance ≥ 0, and more', async () => {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { bearer, signedIn, type Tokens } from './support/auth.ts';
+import { storedChallenge } from './support/quizzes.ts';
 
 const fixture = (name: string) =>
   readFile(join(import.meta.dirname, 'fixtures/questions', name), 'utf8');
@@ -125,7 +126,11 @@ describe('question import and export over HTTP', () => {
       method: 'POST',
       url: '/api/v1/questions',
       headers: bearer(staff),
-      payload: { type: 'code', prompt: 'Sum two numbers', challengeId: 'sum' },
+      payload: {
+        type: 'code',
+        prompt: 'Sum two numbers',
+        challengeId: await storedChallenge(t, staff),
+      },
     });
     const gift = await exportDocument('format=gift&type=code');
     expect(gift.headers['x-assay-skipped']).toBe('1');

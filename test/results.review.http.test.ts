@@ -7,6 +7,7 @@ import {
   createQuiz,
   saveAnswer,
   startAttempt,
+  storedChallenge,
   submitAttempt,
 } from './support/quizzes.ts';
 
@@ -87,7 +88,7 @@ describe('results and review policy', () => {
       code: await createQuestion(t, author, {
         type: 'code',
         prompt: 'Print 1',
-        challengeId: 'challenge-print-one',
+        challengeId: await storedChallenge(t, author, 'Print 1'),
       }),
     };
     ids = Object.fromEntries(Object.entries(made).map(([name, question]) => [name, question.id]));
@@ -137,7 +138,7 @@ describe('results and review policy', () => {
       [ids.truth!]: true,
       [ids.short!]: 'some other island',
       [ids.numeric!]: 3,
-      [ids.code!]: { language: 'python', source: 'print(1)' },
+      [ids.code!]: { language: 'c', source: 'int main(void) { return 0; }' },
     };
     for (const [questionId, answer] of Object.entries(answers))
       await as(saveAnswer(t, student, attempt.id, questionId, answer));
@@ -152,7 +153,7 @@ describe('results and review policy', () => {
     );
     await as(t.app.inject({ url: `/api/v1/attempts/${attempt.id}`, headers }));
     const submitted = await as(submitAttempt(t, student, attempt.id));
-    // The code question's challenge does not exist in this suite, so its answer scores 0 at once
+    // The code answer is in a language its challenge does not take, so it scores 0 at once
     // (judged code answers: test/attempts.code.http.test.ts).
     expect(submitted).toMatchObject({ status: 'graded', reviewAvailable: false, passed: null });
     expect(submitted.score).toBe(1.5); // true/false 1 + half of the multiple choice

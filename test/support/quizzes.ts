@@ -1,5 +1,32 @@
+import { randomUUID } from 'node:crypto';
+import { createChallengesRepository } from '../../src/modules/challenges/challenges.repository.ts';
 import type { TestApp } from './app.ts';
 import { bearer, type Tokens } from './auth.ts';
+
+/**
+ * A live challenge for tests of what refers to one (code questions), stored directly: the API
+ * offers only languages whose sandbox works, and these tests do not judge anything.
+ */
+export async function storedChallenge(t: TestApp, who: Tokens, title = 'Sum two numbers') {
+  const at = new Date();
+  const row = await createChallengesRepository(t.deps.database.db).insert({
+    id: randomUUID(),
+    title,
+    statement: 'Read two integers; print their sum.',
+    difficulty: 'easy',
+    languages: ['python'],
+    timeLimitMs: 1000,
+    memoryLimitMb: 128,
+    starterCode: {},
+    checker: 'trim',
+    floatTolerance: null,
+    points: '10',
+    createdBy: who.user.id,
+    createdAt: at,
+    updatedAt: at,
+  });
+  return row.id;
+}
 
 /** A question in the bank, created through the API; throws on anything but 201. */
 export async function createQuestion(t: TestApp, who: Tokens, payload: Record<string, unknown>) {

@@ -68,7 +68,15 @@ export const questionInput = z.discriminatedUnion('type', [
     correct: z.number().describe('answer key'),
     tolerance: z.number().min(0, 'must be 0 or more').default(0).describe('answer key'),
   }),
-  z.strictObject({ type: z.literal('code'), ...common, challengeId: z.string().min(1).max(100) }),
+  z.strictObject({
+    type: z.literal('code'),
+    ...common,
+    challengeId: z
+      .string()
+      .min(1)
+      .max(100)
+      .describe('a live challenge (POST /api/v1/challenges); an unknown id is a 400'),
+  }),
 ]);
 
 export type QuestionInput = z.infer<typeof questionInput>;

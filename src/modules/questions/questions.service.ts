@@ -139,7 +139,18 @@ export function createQuestionsService(deps: {
   onChange?: (id: string) => void;
   /** Whether an attempt shows this question: then its content must not change under it. */
   inUse?: (id: string) => Promise<boolean>;
+  /** Which of these challenge ids are live (the challenges module): code questions need one. */
+  liveChallenges?: (ids: readonly string[]) => Promise<Set<string>>;
 }) {
+  /** A code question must name a live challenge, or every attempt would score it 0. */
+  const checkChallenge = async (input: QuestionInput) => {
+    if (input.type !== 'code' || !deps.liveChallenges) return;
+    if (!(await deps.liveChallenges([input.challengeId])).has(input.challengeId))
+      throw validationFailed([
+        { path: 'body.challengeId', message: 'no such challenge (create it first)' },
+      ]);
+  };
+
   const filterOf = (input: {
     type?: QuestionType;
     tags?: string[];
@@ -158,6 +169,7 @@ export function createQuestionsService(deps: {
 
   return {
     async create(input: QuestionInput, authorId: string) {
+      await checkChallenge(input);
       const at = deps.clock.now();
       const row = await deps.repository.insert({
         id: randomUUID(),
@@ -178,6 +190,7 @@ export function createQuestionsService(deps: {
     async replace(id: string, input: QuestionInput) {
       const current = await deps.repository.findLive(id);
       if (!current) throw questionNotFound();
+      await checkChallenge(input);
       if (await deps.inUse?.(id))
         throw questionInUse(
           'Attempts show this question as it is; create a new question (GET it, then POST the copy) and use that.',
@@ -224,7 +237,32 @@ export function createQuestionsService(deps: {
 
     /** Stores every question of the document that is sound; the others come back as errors. */
     async importDocument(format: QuestionFormat, content: string, authorId: string) {
-      const batch: ParsedBatch = parseQuestions(format, content);
+      const parsed: ParsedBatch = parseQuestions(format, content);
+      const named = parsed.questions.flatMap(({ question }) =>
+        question.type === 'code' ? [question.challengeId] : [],
+      );
+      const live =
+        named.length > 0 && deps.liveChallenges ? await deps.liveChallenges(named) : undefined;
+      const batch: ParsedBatch = live
+        ? {
+            questions: parsed.questions.filter(
+              ({ question }) => question.type !== 'code' || live.has(question.challengeId),
+            ),
+            errors: [
+              ...parsed.errors,
+              ...parsed.questions
+                .filter(
+                  ({ question }) => question.type === 'code' && !live.has(question.challengeId),
+                )
+                .map(({ line, name }) => ({
+                  ...(line !== undefined ? { line } : {}),
+                  ...(name ? { name } : {}),
+                  type: 'code',
+                  message: 'no such challenge (create it first)',
+                })),
+            ],
+          }
+        : parsed;
       const at = deps.clock.now();
       // Created one millisecond apart so the bank lists them in the document's order.
       const rows = await deps.repository.insertMany(
