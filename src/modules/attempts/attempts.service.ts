@@ -35,6 +35,7 @@ import {
 import { presentAttempt, presentResult, presentStaffExtras } from './attempts.presenter.ts';
 import type { AttemptBest, AttemptsRepository, Finalization } from './attempts.repository.ts';
 import { type Answer, scoreAnswer } from './attempts.scoring.ts';
+import { createAttemptStatistics } from './attempts.statistics.ts';
 import type { AttemptRow, QuestionOutcome } from './attempts.tables.ts';
 
 const PAPER_TTL_MS = 2_000;
@@ -105,6 +106,7 @@ export function createAttemptsService(deps: {
   onResult?: (tx: Transaction, result: AttemptResult) => Promise<AfterCommit | undefined>;
 }) {
   const { repository, clock } = deps;
+  const statistics = createAttemptStatistics(deps.db);
 
   // Exam day: thousands of starts of one quiz within a second. Its paper is read once per TTL.
   const papers = new Map<string, { until: number; paper: Promise<QuizPaper | undefined> }>();
@@ -692,6 +694,9 @@ export function createAttemptsService(deps: {
       }
       return closed;
     },
+
+    /** Aggregates for analytics, computed in the database; callers decide who may see them. */
+    statistics,
 
     forgetPaper,
 
