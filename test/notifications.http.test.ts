@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNotificationsJobHandlers } from '../src/modules/notifications/notifications.jobs.ts';
+import { createLogger } from '../src/platform/logger/logger.ts';
 import type { RunningWorker } from '../src/platform/queue/job-queue.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { bearer, signedIn, type Tokens } from './support/auth.ts';
@@ -341,6 +343,36 @@ describe.each(databaseKinds())('notification mail delivery on %s', (kind) => {
       await expect
         .poll(async () => (await mailJobs(t)).filter((job) => job.type === 'notifications.mail'))
         .toEqual([{ type: 'notifications.mail', status: 'completed', attempts: 3 }]);
+    } finally {
+      await worker.close(5_000);
+    }
+    expect(await mailsTo(smtp, student.user.email)).toHaveLength(1);
+  });
+
+  it('a mail job delivered again, or its handler run again, sends nothing more', async () => {
+    const student = await quietStudent(t);
+    const { attemptId } = await takeQuiz(t, author, student, { title: 'Delivered twice' });
+    const worker = await startMailWorker(t);
+    try {
+      await waitForMail(smtp, student.user.email, 'Results available: Delivered twice');
+      await expect.poll(() => mailQueueSettled(t), { timeout: 10_000 }).toBe(true);
+      const [notice] = (await inbox(t, student)).items;
+      expect(notice?.data.attemptId).toBe(attemptId);
+      // The broker hands the completed job out again: the ledger's claim refuses it.
+      const jobId = `notifications.mail.${notice!.id}`;
+      await t.deps.driver.push({ queue: 'mail', messageId: `again-${jobId}`, jobId, delayMs: 0 });
+      // The handler itself runs again (say its completion was lost): it sees the mail went out.
+      await createNotificationsJobHandlers(t.deps)['notifications.mail'](
+        { notificationId: notice!.id },
+        {
+          jobId,
+          attempt: 2,
+          signal: new AbortController().signal,
+          logger: createLogger({ level: 'silent' }),
+          transaction: (work) => t.deps.database.db.transaction(work),
+        },
+      );
+      await expect.poll(() => mailQueueSettled(t)).toBe(true);
     } finally {
       await worker.close(5_000);
     }

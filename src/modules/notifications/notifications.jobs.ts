@@ -1,3 +1,4 @@
+import { isAppError } from '../../platform/errors/errors.ts';
 import { MailError, type Mailer } from '../../platform/mail/mailer.ts';
 import type { JobCatalogue, JobHandlers } from '../../platform/queue/queue.types.ts';
 import type { UsersService } from '../users/users.service.ts';
@@ -37,7 +38,11 @@ export function createNotificationsJobHandlers(deps: {
       const notification = await deps.notifications.find(notificationId);
       if (!notification || notification.emailedAt) return;
       // Read now, not when the fact landed: a user disabled, deleted or opted out since hears nothing.
-      const user = await deps.users.get(notification.userId).catch(() => undefined);
+      // A deleted account is not found; any other failure (the database) is worth a retry.
+      const user = await deps.users.get(notification.userId).catch((error: unknown) => {
+        if (isAppError(error) && error.code === 'USER_NOT_FOUND') return undefined;
+        throw error;
+      });
       if (user?.status !== 'active') {
         context.logger.info({ notificationId }, 'recipient is not an active user: no mail');
         return;

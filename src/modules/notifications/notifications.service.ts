@@ -113,8 +113,6 @@ export function createNotificationsService(deps: {
   };
 
   return {
-    record,
-
     /** A page of students hears that a quiz was published (the quizzes module picks them). */
     async quizPublished(
       tx: Transaction,
