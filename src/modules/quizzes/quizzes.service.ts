@@ -77,7 +77,7 @@ export function createQuizzesService(deps: {
   clock: Clock;
   /** Told after a quiz changes, so caches of it can drop it. */
   onChange?: (id: string) => void;
-  /** Queues the "quiz published" mail in the publishing transaction; returns its dispatch. */
+  /** Queues the "quiz published" notices in the publishing transaction; returns its dispatch. */
   announce?: (tx: Transaction, quizId: string) => Promise<() => Promise<void>>;
 }) {
   const { repository } = deps;
