@@ -284,7 +284,7 @@ describe.each(variants)('leaderboards over HTTP ($name)', (variant) => {
     'comes back identical after Redis is emptied, by rebuild and by the reconcile job',
     async () => {
       const quiz = await newQuiz();
-      const people = [];
+      const people: Tokens[] = [];
       for (let index = 0; index < 6; index++) people.push(await student(`Wiped ${index}`));
       for (const [index, who] of people.entries()) await take(who, quiz.id, index % 5, index);
       const url = `/leaderboard/quizzes/${quiz.id}?limit=100`;
