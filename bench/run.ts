@@ -9,6 +9,7 @@ import { coldStartBenchmark } from './cold-start.bench.ts';
 import { examStartBenchmark } from './exam-start.bench.ts';
 import { healthBenchmark } from './health.bench.ts';
 import { judgingBenchmark } from './judging.bench.ts';
+import { leaderboardsBenchmark } from './leaderboards.bench.ts';
 import type { Benchmark } from './lib/benchmark.ts';
 import { installCleanup, killAll } from './lib/children.ts';
 import { describeEnvironment, invocation } from './lib/environment.ts';
@@ -25,6 +26,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   autosaveBenchmark,
   sandboxBenchmark,
   judgingBenchmark,
+  leaderboardsBenchmark,
 ];
 const RESULTS_FILE = join(REPO_ROOT, 'bench', 'RESULTS.md');
 
