@@ -166,7 +166,9 @@ export async function buildApp(deps: Deps): Promise<App> {
       await api.register(notificationsRoutes({ notifications: deps.notifications }));
       await api.register(attendanceRoutes({ attendance: deps.attendance, audit: deps.audit }));
       await api.register(challengesRoutes({ challenges: deps.challenges, audit: deps.audit }));
-      await api.register(analyticsRoutes({ submissions: deps.submissions }));
+      await api.register(
+        analyticsRoutes({ submissions: deps.submissions, analytics: deps.analytics }),
+      );
       await api.register(
         submissionsRoutes({
           submissions: deps.submissions,

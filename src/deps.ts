@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { type AppEvents, type AppJobs, appJobCatalogue } from './jobs.ts';
+import { createAnalyticsService } from './modules/analytics/analytics.service.ts';
 import { createAttemptsRepository } from './modules/attempts/attempts.repository.ts';
 import { createAttemptsService } from './modules/attempts/attempts.service.ts';
 import { createAttendanceRepository } from './modules/attendance/attendance.repository.ts';
@@ -336,6 +337,16 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     logger: logger.child({ component: 'submissions' }),
   });
   submissionsRef = () => submissions;
+  const analytics = createAnalyticsService({
+    attempts,
+    submissions,
+    quizzes,
+    questions,
+    users,
+    auth,
+    queueDepth: () => jobs.depth(),
+    clock,
+  });
 
   // Boards: Redis sorted sets with Redis, SQL otherwise; either is a cache of the results.
   const boardStore = redis
@@ -390,6 +401,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     execution,
     judge0,
     submissions,
+    analytics,
     challenges,
     leaderboards,
     enqueueAnnouncement,

@@ -75,6 +75,11 @@ const POLICY: Record<string, 'public' | 'authenticated' | readonly Role[]> = {
   'GET /api/v1/leaderboard/challenges/{id}': 'authenticated',
   'GET /api/v1/leaderboard/global': 'authenticated',
   'GET /api/v1/analytics/challenges/{id}': ['admin', 'instructor'],
+  'GET /api/v1/analytics/quizzes/{id}': ['admin', 'instructor'],
+  // Self or staff: another user's analytics are 404 to a student (USER_NOT_FOUND, not denied).
+  'GET /api/v1/analytics/users/{id}': 'authenticated',
+  'GET /api/v1/analytics/me': 'authenticated',
+  'GET /api/v1/analytics/overview': ['admin'],
   // Everyone's own inbox and preferences (another user's notification is 404).
   'GET /api/v1/notifications': 'authenticated',
   'POST /api/v1/notifications/read-all': 'authenticated',

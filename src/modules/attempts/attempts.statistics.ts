@@ -118,8 +118,23 @@ export function createAttemptStatistics(db: Database) {
       };
     },
 
-    /** Per question, a user's outcomes over their finished attempts. */
-    async userQuestionRecords(userId: string) {
+    /** The quizzes a user has finished attempts at. */
+    async finishedQuizIds(userId: string): Promise<string[]> {
+      const rows = rowsOf<{ quiz_id: string }>(
+        await db.execute(sql`
+          select distinct quiz_id from ${attempts} where user_id = ${userId} and ${FINISHED}`),
+      );
+      return rows.map((row) => row.quiz_id);
+    },
+
+    /**
+     * Per question, a user's outcomes over their finished attempts (at these quizzes only, when
+     * `quizIds` is given).
+     */
+    async userQuestionRecords(userId: string, quizIds?: readonly string[]) {
+      const only = quizIds
+        ? sql`and a.quiz_id in (select jsonb_array_elements_text(${JSON.stringify(quizIds)}::jsonb))`
+        : sql``;
       const rows = rowsOf<Record<string, unknown>>(
         await db.execute(sql`
           select o."questionId" as question_id, count(*)::int as seen,
@@ -127,7 +142,7 @@ export function createAttemptStatistics(db: Database) {
             sum(o.earned) as earned, sum(o.max) as max
           from ${attempts} a cross join lateral jsonb_to_recordset(coalesce(a.outcomes, '[]'::jsonb))
             as o("questionId" text, earned float8, max float8, correct boolean)
-          where a.user_id = ${userId} and a.${FINISHED}
+          where a.user_id = ${userId} and a.${FINISHED} ${only}
           group by 1`),
       );
       return rows.map((row) => ({

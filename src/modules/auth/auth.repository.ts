@@ -155,6 +155,23 @@ export function createAuthRepository(db: Database) {
       await tx.update(refreshTokens).set({ usedAt: at }).where(eq(refreshTokens.id, tokenId));
     },
 
+    /**
+     * How many users obtained tokens (signed in, or refreshed a session) since each instant:
+     * every request a user makes needs an access token younger than 15 minutes, and each one
+     * comes with a refresh token row.
+     */
+    async activeUsersSince(since: readonly Date[]): Promise<number[]> {
+      return Promise.all(
+        since.map(async (at) => {
+          const [row] = await db
+            .select({ count: sql<number>`count(distinct ${refreshTokens.userId})::int` })
+            .from(refreshTokens)
+            .where(gt(refreshTokens.createdAt, at));
+          return Number(row?.count ?? 0);
+        }),
+      );
+    },
+
     async findRefreshTokenOwner(tokenHash: string): Promise<string | undefined> {
       const [row] = await db
         .select({ userId: refreshTokens.userId })

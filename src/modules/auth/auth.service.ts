@@ -581,6 +581,9 @@ export function createAuthService(deps: {
       });
     },
 
+    /** How many users signed in or refreshed a session since each instant (analytics). */
+    activeUsersSince: (since: readonly Date[]) => deps.repository.activeUsersSince(since),
+
     /** Ends every sign-in of a user (their account was disabled or deleted by an admin). */
     async revokeAllSessions(userId: string): Promise<void> {
       await deps.repository.revokeAllForUser(userId, now());

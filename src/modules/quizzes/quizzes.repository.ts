@@ -119,6 +119,16 @@ export function createQuizzesRepository(db: Database) {
         .where(inArray(quizzes.id, [...ids]));
     },
 
+    /** Live quizzes (not deleted) by status. */
+    async countByStatus(): Promise<Array<{ status: QuizRow['status']; count: number }>> {
+      const rows = await db
+        .select({ status: quizzes.status, count: sql<number>`count(*)::int` })
+        .from(quizzes)
+        .where(isNull(quizzes.deletedAt))
+        .groupBy(quizzes.status);
+      return rows.map((row) => ({ status: row.status, count: Number(row.count) }));
+    },
+
     async idsAuthoredBy(userId: string): Promise<string[]> {
       const rows = await db
         .select({ id: quizzes.id })

@@ -376,6 +376,13 @@ export function createQuizzesService(deps: {
       );
     },
 
+    /** Live quizzes by status, every status present (analytics). */
+    async countByStatus(): Promise<Record<QuizRow['status'], number>> {
+      const counts: Record<QuizRow['status'], number> = { draft: 0, published: 0, archived: 0 };
+      for (const row of await repository.countByStatus()) counts[row.status] = row.count;
+      return counts;
+    },
+
     /** Ids of quizzes this instructor wrote (deleted ones too: their records stay theirs). */
     async idsAuthoredBy(userId: string): Promise<string[]> {
       return repository.idsAuthoredBy(userId);

@@ -25,6 +25,7 @@ import type {
   SubmissionBest,
   SubmissionsRepository,
 } from './submissions.repository.ts';
+import { createSubmissionStatistics } from './submissions.statistics.ts';
 import type { SubmissionRow } from './submissions.tables.ts';
 
 const MiB = 1024 * 1024;
@@ -113,6 +114,7 @@ export function createSubmissionsService(deps: {
   logger: Logger;
 }) {
   const { repository, clock } = deps;
+  const statistics = createSubmissionStatistics(deps.db);
 
   const publish = (event: SubmissionEvent) =>
     deps
@@ -287,6 +289,9 @@ export function createSubmissionsService(deps: {
       after?: { challengeId: string; userId: string };
       limit: number;
     }): Promise<SubmissionBest[]> => repository.bestResults(filter),
+
+    /** Aggregates for analytics, computed in the database; callers decide who may see them. */
+    statistics,
 
     /** Staff analytics of one challenge (its author's or an admin's). */
     async challengeStats(principal: Principal, challengeId: string) {

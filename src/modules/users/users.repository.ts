@@ -176,6 +176,16 @@ export function createUsersRepository(db: Database) {
         .limit(page.limit);
     },
 
+    /** Live accounts (not deleted) by role. */
+    async countByRole(): Promise<Array<{ role: Role; count: number }>> {
+      const rows = await db
+        .select({ role: users.role, count: sql<number>`count(*)::int` })
+        .from(users)
+        .where(isNull(users.deletedAt))
+        .groupBy(users.role);
+      return rows.map((row) => ({ role: row.role, count: Number(row.count) }));
+    },
+
     async count(): Promise<number> {
       const [row] = await db
         .select({ count: sql<string>`count(*)` })

@@ -251,6 +251,13 @@ export function createUsersService(deps: {
       forget(userId);
     },
 
+    /** Live accounts by role, every role present (analytics). */
+    async countByRole(): Promise<Record<Role, number>> {
+      const counts: Record<Role, number> = { admin: 0, instructor: 0, student: 0 };
+      for (const row of await deps.repository.countByRole()) counts[row.role] = row.count;
+      return counts;
+    },
+
     async list(input: { role?: Role; q?: string; limit: number; cursor?: string }) {
       const after = decodeCursor(input.cursor, cursorSchema);
       const rows = await deps.repository.list(
