@@ -5,7 +5,8 @@ import {
 } from '../src/modules/sandbox/sandbox.test-utils.ts';
 import { startWorkerRole, type WorkerRole } from '../src/worker.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
-import { bearer, login, STRONG_PASSWORD, signedIn, type Tokens } from './support/auth.ts';
+import { bearer, signedIn, type Tokens } from './support/auth.ts';
+import { namedStudent } from './support/leaderboards.ts';
 
 /**
  * A challenge's board from programs judged in the real sandbox: best score first, then who
@@ -61,11 +62,7 @@ if (sandboxProblem !== null) {
       await t?.close();
     });
 
-    const student = async (name: string) => {
-      const email = `${name.toLowerCase()}-${Date.now()}@challenge.test`;
-      await t.deps.users.createActive({ email, name, role: 'student', password: STRONG_PASSWORD });
-      return login(t, email);
-    };
+    const student = (name: string) => namedStudent(t, name);
     /** Submits at the current (test) time and waits until it is judged. */
     const submit = async (who: Tokens, source: string) => {
       const response = await t.app.inject({

@@ -1,16 +1,11 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startWorkerRole, type WorkerRole } from '../src/worker.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
-import { bearer, login, STRONG_PASSWORD, signedIn, type Tokens } from './support/auth.ts';
+import { bearer, signedIn, type Tokens } from './support/auth.ts';
 import { assay, cleanEnv, tempDataDir } from './support/cli.ts';
 import { databaseKinds } from './support/databases.ts';
-import {
-  createQuestion,
-  createQuiz,
-  saveAnswer,
-  startAttempt,
-  submitAttempt,
-} from './support/quizzes.ts';
+import { namedStudent, takeQuiz, trueStatements } from './support/leaderboards.ts';
+import { createQuiz } from './support/quizzes.ts';
 
 /**
  * Boards through HTTP, fed by real results: attempts submitted through the API land, the
@@ -47,7 +42,6 @@ describe.each(variants)('leaderboards over HTTP ($name)', (variant) => {
   let admin: Tokens;
   let questionIds: string[];
   let prefix = '';
-  let counter = 0;
 
   beforeAll(async () => {
     prefix = `${redis?.prefix ?? 'none'}-lb-${Math.random().toString(36).slice(2, 8)}`;
@@ -58,30 +52,14 @@ describe.each(variants)('leaderboards over HTTP ($name)', (variant) => {
     worker = await startWorkerRole(t.deps);
     author = await signedIn(t, 'instructor');
     admin = await signedIn(t, 'admin');
-    questionIds = [];
-    for (let index = 0; index < 4; index++)
-      questionIds.push(
-        (
-          await createQuestion(t, author, {
-            type: 'true_false',
-            prompt: `Statement ${index} is true`,
-            correct: true,
-          })
-        ).id,
-      );
+    questionIds = await trueStatements(t, author, 4);
   });
   afterAll(async () => {
     await worker?.close(5_000);
     await t?.close();
   });
 
-  /** A student with a display name of their own (the email must never show). */
-  const student = async (name: string) => {
-    counter += 1;
-    const email = `board-${counter}-${Date.now()}@example.com`;
-    await t.deps.users.createActive({ email, name, role: 'student', password: STRONG_PASSWORD });
-    return login(t, email);
-  };
+  const student = (name: string) => namedStudent(t, name);
   const newQuiz = (settings: Record<string, unknown> = {}) =>
     createQuiz(t, author, {
       title: 'Board quiz',
@@ -91,14 +69,7 @@ describe.each(variants)('leaderboards over HTTP ($name)', (variant) => {
     });
   /** Answers `right` of the four questions correctly and submits after `seconds`. */
   const take = async (who: Tokens, quizId: string, right: number, seconds: number) => {
-    const started = await startAttempt(t, who, quizId);
-    expect(started.statusCode, started.body).toBeLessThan(300);
-    const attempt = started.json() as { id: string };
-    for (const [index, questionId] of questionIds.entries())
-      await saveAnswer(t, who, attempt.id, questionId, index < right);
-    t.clock.advance(seconds * 1000);
-    const submitted = await submitAttempt(t, who, attempt.id);
-    expect(submitted.statusCode, submitted.body).toBe(200);
+    await takeQuiz(t, who, { id: quizId, questionIds }, right, seconds);
   };
   const get = (url: string, who?: Tokens) =>
     t.app.inject({ method: 'GET', url: `/api/v1${url}`, headers: who ? bearer(who) : {} });

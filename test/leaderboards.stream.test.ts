@@ -1,15 +1,10 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { startWorkerRole, type WorkerRole } from '../src/worker.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
-import { bearer, login, STRONG_PASSWORD, signedIn, type Tokens } from './support/auth.ts';
+import { bearer, login, signedIn, type Tokens } from './support/auth.ts';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './support/databases.ts';
-import {
-  createQuestion,
-  createQuiz,
-  saveAnswer,
-  startAttempt,
-  submitAttempt,
-} from './support/quizzes.ts';
+import { namedStudent, takeQuiz, trueStatements } from './support/leaderboards.ts';
+import { createQuiz } from './support/quizzes.ts';
 
 type Board = {
   items: Array<{ rank: number; userId: string; name: string; score: number }>;
@@ -52,39 +47,18 @@ async function follow(url: string, headers: Record<string, string> = {}) {
 
 /** Two questions, published; `take` answers `right` of them and submits. */
 async function quizOn(t: TestApp, author: Tokens) {
-  const ids: string[] = [];
-  for (let index = 0; index < 2; index++)
-    ids.push(
-      (
-        await createQuestion(t, author, {
-          type: 'true_false',
-          prompt: `Claim ${index}`,
-          correct: true,
-        })
-      ).id,
-    );
+  const questionIds = await trueStatements(t, author, 2);
   const quiz = await createQuiz(t, author, {
     title: 'Streamed',
-    questions: ids.map((questionId) => ({ questionId })),
+    questions: questionIds.map((questionId) => ({ questionId })),
     durationMinutes: 10,
   });
-  const take = async (app: TestApp, who: Tokens, right: number) => {
-    const attempt = (await startAttempt(app, who, quiz.id)).json() as { id: string };
-    for (const [index, questionId] of ids.entries())
-      await saveAnswer(app, who, attempt.id, questionId, index < right);
-    app.clock.advance(5_000);
-    const submitted = await submitAttempt(app, who, attempt.id);
-    expect(submitted.statusCode, submitted.body).toBe(200);
-    return Date.now();
-  };
+  const take = (app: TestApp, who: Tokens, right: number) =>
+    takeQuiz(app, who, { id: quiz.id, questionIds }, right, 5);
   return { quiz, take };
 }
 
-async function student(t: TestApp, name: string) {
-  const email = `${name.toLowerCase().replace(/\W/g, '')}-${Date.now()}@stream.test`;
-  await t.deps.users.createActive({ email, name, role: 'student', password: STRONG_PASSWORD });
-  return login(t, email);
-}
+const student = namedStudent;
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {

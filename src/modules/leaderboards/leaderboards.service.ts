@@ -49,6 +49,28 @@ const LOOKUP_CHUNK = 1_000;
 /** Users who left a board are kept this long in the SQL store, then pruned. */
 const LEFT_RETENTION_MS = 60 * 60_000;
 
+/**
+ * Loads by key, kept for CACHE_MS and while `version` is the one it was loaded at; concurrent
+ * readers share one load, failures are not kept.
+ */
+function shortCache<T>() {
+  const entries = new Map<string, { version: number; until: number; value: Promise<T> }>();
+  return {
+    get(key: string, version: number, load: () => Promise<T>): Promise<T> {
+      const now = performance.now();
+      const hit = entries.get(key);
+      if (hit && hit.version === version && hit.until > now) return hit.value;
+      if (entries.size >= MAX_CACHED) entries.clear();
+      const value = load();
+      entries.set(key, { version, until: now + CACHE_MS, value });
+      value.catch(() => entries.delete(key));
+      return value;
+    },
+    delete: (key: string) => entries.delete(key),
+    clear: () => entries.clear(),
+  };
+}
+
 const cursorSchema = z.object({ offset: z.string().regex(/^\d{1,7}$/) });
 
 const isStaff = (principal: Principal) =>
@@ -120,54 +142,23 @@ export function createLeaderboardsService(deps: {
   /** Bumped when a board changes (here, or in another process through the event bus). */
   const versions = new Map<string, number>();
   const versionOf = (board: string) => versions.get(board) ?? 0;
-  type Cached<T> = { version: number; until: number; value: Promise<T> };
-  const pages = new Map<string, Cached<{ items: RankedEntry[]; total: number }>>();
-  const ranks = new Map<string, Cached<RankedEntry | undefined>>();
-  const cached = <T>(
-    cache: Map<string, Cached<T>>,
-    key: string,
-    board: string,
-    load: () => Promise<T>,
-  ) => {
-    const now = performance.now();
-    const hit = cache.get(key);
-    const version = versionOf(board);
-    if (hit && hit.version === version && hit.until > now) return hit.value;
-    if (cache.size >= MAX_CACHED) cache.clear();
-    const value = load();
-    cache.set(key, { version, until: now + CACHE_MS, value });
-    value.catch(() => cache.delete(key));
-    return value;
-  };
-  const quizFactsCache = new Map<
-    string,
-    { until: number; facts: Promise<QuizFacts | undefined> }
-  >();
-  const factsOf = (quizId: string) => {
-    const now = performance.now();
-    const hit = quizFactsCache.get(quizId);
-    if (hit && hit.until > now) return hit.facts;
-    if (quizFactsCache.size >= MAX_CACHED) quizFactsCache.clear();
-    const facts = sources.quizFacts([quizId]).then((found) => found.get(quizId));
-    quizFactsCache.set(quizId, { until: now + CACHE_MS, facts });
-    facts.catch(() => quizFactsCache.delete(quizId));
-    return facts;
-  };
-  const liveCache = new Map<string, { until: number; live: Promise<boolean> }>();
-  const challengeLive = (id: string) => {
-    const now = performance.now();
-    const hit = liveCache.get(id);
-    if (hit && hit.until > now) return hit.live;
-    if (liveCache.size >= MAX_CACHED) liveCache.clear();
-    const live = sources.liveChallenges([id]).then((found) => found.has(id));
-    liveCache.set(id, { until: now + CACHE_MS, live });
-    live.catch(() => liveCache.delete(id));
-    return live;
-  };
+  const pages = shortCache<{ items: RankedEntry[]; total: number }>();
+  const ranks = shortCache<RankedEntry | undefined>();
+  const quizFacts = shortCache<QuizFacts | undefined>();
+  const liveChallenges = shortCache<boolean>();
+  const factsOf = (quizId: string) =>
+    quizFacts.get(quizId, 0, () => sources.quizFacts([quizId]).then((found) => found.get(quizId)));
+  const challengeLive = (id: string) =>
+    liveChallenges.get(id, 0, () => sources.liveChallenges([id]).then((found) => found.has(id)));
 
   const changed = (boards: Iterable<string>) => {
     for (const board of boards) versions.set(board, versionOf(board) + 1);
-    if (versions.size > MAX_CACHED) versions.clear();
+    if (versions.size > MAX_CACHED) {
+      // Versions start again from 0: nothing cached under the old ones may match them.
+      versions.clear();
+      pages.clear();
+      ranks.clear();
+    }
   };
 
   const announce = async (boards: string[]) => {
@@ -347,10 +338,12 @@ export function createLeaderboardsService(deps: {
   };
 
   const pageOf = (board: string, offset: number, limit: number) =>
-    cached(pages, `${board}|${offset}|${limit}`, board, () => store.page(board, { offset, limit }));
+    pages.get(`${board}|${offset}|${limit}`, versionOf(board), () =>
+      store.page(board, { offset, limit }),
+    );
 
   const rankOf = (board: string, userId: string) =>
-    cached(ranks, `${board}|${userId}`, board, () => store.rankOf(board, userId));
+    ranks.get(`${board}|${userId}`, versionOf(board), () => store.rankOf(board, userId));
 
   /** The page and the caller's own entry (when they are on the board), after access checks. */
   const view = async <K extends keyof Presenters>(
@@ -386,7 +379,7 @@ export function createLeaderboardsService(deps: {
     changed,
     /** A quiz changed in this process: read its settings again at once. */
     forgetQuiz(quizId: string) {
-      quizFactsCache.delete(quizId);
+      quizFacts.delete(quizId);
     },
     store,
   };
