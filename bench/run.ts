@@ -4,6 +4,7 @@
  * of `npm test`.
  */
 import { join } from 'node:path';
+import { analyticsBenchmark } from './analytics.bench.ts';
 import { autosaveBenchmark } from './autosave.bench.ts';
 import { coldStartBenchmark } from './cold-start.bench.ts';
 import { examStartBenchmark } from './exam-start.bench.ts';
@@ -27,6 +28,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   sandboxBenchmark,
   judgingBenchmark,
   leaderboardsBenchmark,
+  analyticsBenchmark,
 ];
 const RESULTS_FILE = join(REPO_ROOT, 'bench', 'RESULTS.md');
 
