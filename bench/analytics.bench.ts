@@ -115,6 +115,9 @@ async function seed(db: Database) {
           earned: correct ? 1 : 0,
           max: 1,
           correct,
+          // As submit records it (attempts.models answerRecord): pick rates come from here.
+          answered: true,
+          picked: [question.options[picked]?.id],
         };
       });
       const score = outcomes.reduce((sum, outcome) => sum + outcome.earned, 0);

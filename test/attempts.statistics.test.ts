@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { answerRecord } from '../src/modules/attempts/attempts.models.ts';
 import {
   ATTEMPT_SELECTIONS,
   type AttemptSelection,
@@ -17,16 +18,18 @@ import { createTestDatabase, databaseKinds, type TestDatabase } from './support/
  * The attempts module's analytics SQL against a naive implementation in this file (every row
  * in memory, two passes, sorted pairing by sorting), on a random but fixed dataset with
  * several attempts per user, partial credit, unfinished attempts and a question only some
- * attempts showed.
+ * attempts showed. Half the users' attempts were submitted before outcomes recorded what was
+ * answered and picked: those are counted from their saved answers; the others' saved answers
+ * are not inserted at all, so they can only be counted from their outcomes.
  */
 
 const QUIZ = 'quiz-stats';
 const QUESTIONS = [
-  { id: 'q-single', max: 1, choice: ['a', 'b', 'c'] },
-  { id: 'q-multi', max: 2, choice: ['x', 'y', 'z'] },
-  { id: 'q-truth', max: 1, choice: [true, false] },
-  { id: 'q-short', max: 3 },
-  { id: 'q-sometimes', max: 0.5 },
+  { id: 'q-single', max: 1, type: 'single_choice', choice: ['a', 'b', 'c'] },
+  { id: 'q-multi', max: 2, type: 'multiple_choice', choice: ['x', 'y', 'z'] },
+  { id: 'q-truth', max: 1, type: 'true_false', choice: [true, false] },
+  { id: 'q-short', max: 3, type: 'short_answer' },
+  { id: 'q-sometimes', max: 0.5, type: 'short_answer' },
 ] as const;
 
 /** A small deterministic generator (mulberry32), so failures reproduce. */
@@ -43,6 +46,8 @@ function random(seed: number) {
 type Generated = {
   row: typeof attempts.$inferInsert;
   answers: Array<{ questionId: string; answer: unknown }>;
+  /** Submitted before outcomes recorded answers: only its saved answers tell. */
+  legacy: boolean;
 };
 
 function generate(): Generated[] {
@@ -69,12 +74,14 @@ function generate(): Generated[] {
         } else if (!('choice' in q) && next() < 0.8) {
           answers.push({ questionId: q.id, answer: `text ${Math.floor(next() * 5)}` });
         }
+        const saved = answers.find((a) => a.questionId === q.id)?.answer;
         return {
           questionId: q.id,
           status: 'scored',
           earned: mark,
           max: q.max,
           correct: earned === 1,
+          ...(user % 2 === 0 ? {} : answerRecord(q.type, saved)),
         };
       });
       const status: AttemptRow['status'] =
@@ -104,6 +111,7 @@ function generate(): Generated[] {
           outcomes: status === 'active' ? null : outcomes,
         },
         answers,
+        legacy: user % 2 === 0,
       });
     }
   }
@@ -145,7 +153,7 @@ describe.each(databaseKinds())('quiz aggregates in SQL on %s', (kind) => {
     database = await createTestDatabase(kind);
     await database.db.insert(attempts).values(data.map((g) => g.row));
     const answerRows = data.flatMap((g) =>
-      g.answers.map((a) => ({
+      (g.legacy ? g.answers : []).map((a) => ({
         attemptId: g.row.id as string,
         questionId: a.questionId,
         answer: a.answer,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   answerProblem,
+  answerRecord,
   correctAnswerOf,
   expiryOf,
   isOverdue,
@@ -174,5 +175,28 @@ describe('totalsOf', () => {
   });
   it('has no division by zero', () => {
     expect(totalsOf([], 50)).toMatchObject({ percentage: 0, passed: false });
+  });
+});
+
+describe('answerRecord', () => {
+  it('keeps the distinct picks of choice answers, as text', () => {
+    expect(answerRecord('multiple_choice', ['b', 'a', 'b'])).toEqual({
+      answered: true,
+      picked: ['b', 'a'],
+    });
+    expect(answerRecord('single_choice', 'a')).toEqual({ answered: true, picked: ['a'] });
+    expect(answerRecord('true_false', false)).toEqual({ answered: true, picked: ['false'] });
+  });
+  it('counts other answers as answered without picks', () => {
+    expect(answerRecord('short_answer', 'Paris')).toEqual({ answered: true });
+    expect(answerRecord('numeric', 0)).toEqual({ answered: true });
+    expect(answerRecord('code', { language: 'python', source: ' x ' })).toEqual({ answered: true });
+  });
+  it('treats what the report treats as blank as unanswered', () => {
+    for (const blank of [undefined, null, '', []])
+      expect(answerRecord('multiple_choice', blank)).toEqual({ answered: false });
+    expect(answerRecord('code', { language: 'python', source: '   ' })).toEqual({
+      answered: false,
+    });
   });
 });

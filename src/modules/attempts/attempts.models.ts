@@ -180,3 +180,34 @@ export const eventCounter = (type: string) => (KNOWN_EVENT_TYPES.has(type) ? typ
 
 /** Telemetry types that count as leaving the exam. */
 export const FOCUS_LOSS_EVENTS: ReadonlySet<string> = new Set(['tab_hidden', 'window_blur']);
+
+/** Answers whose values are option ids (or true/false): the ones with pick rates. */
+const PICKABLE_TYPES: ReadonlySet<string> = new Set([
+  'single_choice',
+  'multiple_choice',
+  'true_false',
+]);
+
+/**
+ * What the quiz report needs of a saved answer, kept in its outcome at submit. Same rules as the
+ * report's fallback SQL over saved answers: null, "", [] and a blank code source (spaces only,
+ * as btrim) are not answers; picks are the distinct values, as text.
+ */
+export function answerRecord(
+  type: string,
+  answer: unknown,
+): { answered: boolean; picked?: string[] } {
+  const blank =
+    answer === undefined ||
+    answer === null ||
+    answer === '' ||
+    (Array.isArray(answer) && answer.length === 0) ||
+    (typeof answer === 'object' &&
+      !Array.isArray(answer) &&
+      typeof (answer as { source?: unknown }).source === 'string' &&
+      (answer as { source: string }).source.replace(/^ +| +$/g, '') === '');
+  if (blank) return { answered: false };
+  if (!PICKABLE_TYPES.has(type)) return { answered: true };
+  const values = Array.isArray(answer) ? answer : [answer];
+  return { answered: true, picked: [...new Set(values.map((value) => String(value)))] };
+}

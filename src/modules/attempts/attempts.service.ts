@@ -24,6 +24,7 @@ import {
 } from './attempts.errors.ts';
 import {
   answerProblem,
+  answerRecord,
   eventCounter,
   expiryOf,
   FOCUS_LOSS_EVENTS,
@@ -215,6 +216,7 @@ export function createAttemptsService(deps: {
       const answers = await repository.answersOf(tx, id);
       const outcomes: QuestionOutcome[] = row.slots.map((slot) => {
         const question = questions.get(slot.questionId);
+        const saved = answers.get(slot.questionId);
         if (!question)
           return {
             questionId: slot.questionId,
@@ -222,20 +224,23 @@ export function createAttemptsService(deps: {
             earned: 0,
             max: slot.points,
             correct: false,
+            ...answerRecord('', saved),
           };
-        const score = scoreAnswer(
-          { body: question.body as QuestionBody, points: slot.points },
-          answers.get(slot.questionId) as Answer,
-          { negativeMarking },
-        );
+        const body = question.body as QuestionBody;
+        const score = scoreAnswer({ body, points: slot.points }, saved as Answer, {
+          negativeMarking,
+        });
+        // For the quiz report's pick rates; scoring does not read it.
+        const record = answerRecord(body.type, saved);
         return score.status === 'pending'
-          ? { questionId: slot.questionId, status: 'pending', earned: 0, max: score.max }
+          ? { questionId: slot.questionId, status: 'pending', earned: 0, max: score.max, ...record }
           : {
               questionId: slot.questionId,
               status: 'scored',
               earned: score.earned,
               max: score.max,
               correct: score.correct,
+              ...record,
             };
       });
       // Each code answer becomes a submission, in this transaction: judged exactly once.

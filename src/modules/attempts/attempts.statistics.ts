@@ -248,12 +248,12 @@ export function createAttemptStatistics(db: Database) {
         ),
         -- One row per (attempt, question): its mark and the rest of that attempt's marks.
         items as (
-          select e.question_id, e.mark, e.max_mark, e.total - e.mark as rest
+          select e.question_id, e.mark, e.max_mark, e.total - e.mark as rest, e.answered, e.picked
           from counted c cross join lateral (
             select o."questionId" as question_id, o.earned as mark, o.max as max_mark,
-              sum(o.earned) over () as total
+              sum(o.earned) over () as total, o.answered, o.picked
             from jsonb_to_recordset(coalesce(c.outcomes, '[]'::jsonb))
-              as o("questionId" text, earned float8, max float8)
+              as o("questionId" text, earned float8, max float8, answered boolean, picked jsonb)
           ) e
         ),
         -- One pass that only counts: the joint distribution of (mark, rest) per question. Marks
@@ -326,26 +326,43 @@ export function createAttemptStatistics(db: Database) {
           join smallest high on high.question_id = m.question_id and high.kind = 1 and high.k = m.hi
           group by m.question_id, q.n
         ),
-        -- Counted first, filtered after: the same answers repeat a lot.
-        answers as (
+        -- Attempts submitted since outcomes record what was answered and picked (see
+        -- QuestionOutcome) are read in the pass above; older ones (no outcome has the field:
+        -- all are written at once) fall back to their saved answers, counted first, filtered
+        -- after: the same answers repeat a lot. With no old attempts the scan never runs.
+        legacy as (
           select aa.question_id, aa.answer, count(*)::int as n
           from ${attemptAnswers} aa
-          where aa.attempt_id in (select id from counted)
+          where aa.attempt_id in (
+            select id from counted where coalesce(outcomes, '[]'::jsonb) -> 0 -> 'answered' is null)
           group by 1, 2
         ),
-        given as (
-          select question_id, answer, n from answers
+        legacy_given as (
+          select question_id, answer, n from legacy
           where answer not in ('null'::jsonb, '""'::jsonb, '[]'::jsonb)
             and coalesce(btrim(answer ->> 'source'), '-') <> ''
         ),
-        picks as (
-          select g.question_id, p.option_id, sum(g.n)::int as count
-          from given g cross join lateral (
+        given as (
+          select question_id, n from legacy_given
+          union all
+          select question_id, count(*)::int from items where answered group by 1
+        ),
+        chosen as (
+          select g.question_id, p.option_id, g.n
+          from legacy_given g cross join lateral (
             select distinct value as option_id from jsonb_array_elements_text(
               case when jsonb_typeof(g.answer) = 'array' then g.answer
                 else jsonb_build_array(g.answer) end)
           ) p
-          where g.question_id in (select jsonb_array_elements_text(${choice}::jsonb))
+          union all
+          select i.question_id, p.option_id, count(*)::int
+          from items i cross join lateral jsonb_array_elements_text(i.picked) as p(option_id)
+          where i.answered and jsonb_typeof(i.picked) = 'array'
+          group by 1, 2
+        ),
+        picks as (
+          select question_id, option_id, sum(n)::int as count from chosen
+          where question_id in (select jsonb_array_elements_text(${choice}::jsonb))
           group by 1, 2
         ),
         counts as (

@@ -31,6 +31,13 @@ export type QuestionOutcome = {
   submissionId?: string;
   /** Why a code answer scored 0 without being judged (its challenge is gone, …). */
   note?: string;
+  /**
+   * Recorded at submit for the quiz report (absent on attempts submitted before): whether a
+   * non-blank answer was saved, and for choice questions the distinct option ids picked
+   * (`true`/`false` for true-false), so pick rates need not scan the saved answers.
+   */
+  answered?: boolean;
+  picked?: string[];
 };
 
 export const attempts = pgTable(
