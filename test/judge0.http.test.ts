@@ -1,5 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJudge0JobHandlers } from '../src/modules/judge0/judge0.jobs.ts';
+import { KEY_OWNER } from '../src/modules/judge0/judge0.models.ts';
+import { createJudge0Repository } from '../src/modules/judge0/judge0.repository.ts';
 import {
   reportMissingSandbox,
   sandboxUnusable,
@@ -372,6 +375,27 @@ describe.each(databaseKinds())('the Judge0-compatible surface on %s', (kind) => 
       logger: t.deps.logger,
     });
     expect(await untilDone(token)).toEqual(done);
+  });
+
+  it('shows Internal Error, not Processing forever, when a job fails for good', async () => {
+    const { token } = (
+      await post('/judge0/submissions', { source_code: 'print(7)', language_id: 71 })
+    ).json() as { token: string };
+    const done = await untilDone(token);
+    // A finished submission keeps its own result.
+    await t.deps.judge0.abandon(token, 'the database kept failing');
+    expect(await untilDone(token)).toEqual(done);
+    // One left Processing (its worker kept dying, or the last try's write failed).
+    const repository = createJudge0Repository(t.deps.database.db);
+    const [stored] = await repository.findMany(KEY_OWNER, [token]);
+    const stuck = randomUUID();
+    await repository.insert(repository.executor, [
+      { ...stored!, token: stuck, statusId: 2, stdout: null, finishedAt: null },
+    ]);
+    await t.deps.judge0.abandon(stuck, 'the database kept failing');
+    const abandoned = (await get(`/judge0/submissions/${stuck}?fields=status,message`)).json();
+    expect(abandoned).toMatchObject({ status: { id: 13, description: 'Internal Error' } });
+    expect(abandoned.message).toContain('the database kept failing');
   });
 
   it("keeps each owner's tokens to themselves", async () => {

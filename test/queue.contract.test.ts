@@ -118,6 +118,9 @@ describe.each(backends())('queue contract: $name', (backend) => {
     expect(row.status).toBe('failed');
     expect(row.attempts).toBe(2);
     expect(row.lastError).toBe('this job never works');
+    // Its owner is told once, with the reason, so nothing waits on the job forever.
+    await eventually(() => effectRuns(database.db, 'gave up doomed: this job never works'));
+    expect(await effectRuns(database.db, 'gave up doomed: this job never works')).toBe(1);
   });
 
   it('refuses to start a worker when a job type has no handler', async () => {

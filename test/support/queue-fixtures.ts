@@ -61,10 +61,18 @@ export function createTestHandlers(
       if (bump(key) <= failTimes) throw new Error(`planned failure ${seen.get(key)}`);
       await recordEffect(db, key);
     },
-    'test.always-fails': async ({ key }) => {
-      bump(key);
-      throw new Error('this job never works');
-    },
+    'test.always-fails': Object.assign(
+      async ({ key }: TestJobs['test.always-fails']) => {
+        bump(key);
+        throw new Error('this job never works');
+      },
+      {
+        // Its owner records the give-up (the key carries the reason it was told).
+        gaveUp: async ({ key }: TestJobs['test.always-fails'], reason: string) => {
+          await recordEffect(db, `gave up ${key}: ${reason}`);
+        },
+      },
+    ),
     'test.exactly-once': async ({ key, hang }, context) => {
       bump(key);
       if (hang && context.attempt === 1) {

@@ -1,4 +1,4 @@
-import type { JobCatalogue, JobHandlers } from '../../platform/queue/queue.types.ts';
+import type { JobCatalogue, JobContext, JobHandlers } from '../../platform/queue/queue.types.ts';
 import { type Judge0Service, RUN_ATTEMPTS } from './judge0.service.ts';
 
 export type Judge0Jobs = {
@@ -16,12 +16,18 @@ export const judge0RunJobId = (token: string) => `judge0.run.${token}`;
 
 export function createJudge0JobHandlers(deps: { judge0: Judge0Service }): JobHandlers<Judge0Jobs> {
   return {
-    'judge0.run': async (payload, context) =>
-      deps.judge0.run({
-        token: payload.token,
-        attempt: context.attempt,
-        transaction: context.transaction,
-        logger: context.logger,
-      }),
+    'judge0.run': Object.assign(
+      (payload: Judge0Jobs['judge0.run'], context: JobContext) =>
+        deps.judge0.run({
+          token: payload.token,
+          attempt: context.attempt,
+          transaction: context.transaction,
+          logger: context.logger,
+        }),
+      {
+        gaveUp: (payload: Judge0Jobs['judge0.run'], reason: string) =>
+          deps.judge0.abandon(payload.token, reason),
+      },
+    ),
   };
 }

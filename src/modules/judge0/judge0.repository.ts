@@ -83,6 +83,18 @@ export function createJudge0Repository(db: Database) {
       return row;
     },
 
+    /** An unfinished submission (queued or processing) gets this outcome; a finished one keeps its own. */
+    async abandon(token: string, result: Judge0Result): Promise<boolean> {
+      const rows = await db
+        .update(judge0Submissions)
+        .set(result)
+        .where(
+          and(eq(judge0Submissions.token, token), lt(judge0Submissions.statusId, STATUS.accepted)),
+        )
+        .returning({ token: judge0Submissions.token });
+      return rows.length === 1;
+    },
+
     /** Writes the outcome unless someone else already did. */
     async finish(executor: Executor, token: string, result: Judge0Result): Promise<boolean> {
       const rows = await executor

@@ -339,6 +339,19 @@ export function createJudge0Service(deps: {
       return tokens.map((token) => byToken.get(token) ?? null);
     },
 
+    /** Its job failed for good: the submission shows Internal Error (13), never Processing forever. */
+    async abandon(token: string, reason: string) {
+      const written = await repository.abandon(
+        token,
+        resultColumns(
+          internalOutcome(`Internal error: the submission could not be run (${reason})`),
+          clock.now(),
+        ),
+      );
+      if (written)
+        logger.error({ token, reason }, 'judge0 submission abandoned: its job failed for good');
+    },
+
     /**
      * The `judge0.run` job: claim the row, run it, write the result in the job's own transaction.
      * A finished row is left alone, so a second delivery changes nothing.

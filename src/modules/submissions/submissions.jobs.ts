@@ -1,4 +1,4 @@
-import type { JobCatalogue, JobHandlers } from '../../platform/queue/queue.types.ts';
+import type { JobCatalogue, JobContext, JobHandlers } from '../../platform/queue/queue.types.ts';
 import { JUDGE_ATTEMPTS, type SubmissionsService } from './submissions.service.ts';
 
 export type SubmissionsJobs = {
@@ -17,12 +17,18 @@ export function createSubmissionsJobHandlers(deps: {
   submissions: SubmissionsService;
 }): JobHandlers<SubmissionsJobs> {
   return {
-    'submissions.judge': (payload, context) =>
-      deps.submissions.judge({
-        submissionId: payload.submissionId,
-        attempt: context.attempt,
-        transaction: context.transaction,
-        logger: context.logger,
-      }),
+    'submissions.judge': Object.assign(
+      (payload: SubmissionsJobs['submissions.judge'], context: JobContext) =>
+        deps.submissions.judge({
+          submissionId: payload.submissionId,
+          attempt: context.attempt,
+          transaction: context.transaction,
+          logger: context.logger,
+        }),
+      {
+        gaveUp: (payload: SubmissionsJobs['submissions.judge'], reason: string) =>
+          deps.submissions.abandon(payload.submissionId, reason),
+      },
+    ),
   };
 }

@@ -123,6 +123,61 @@ export function createSubmissionsService(deps: {
         deps.logger.warn({ err: error, submissionId: event.submissionId }, 'could not publish'),
       );
 
+  /**
+   * Writes a judged (or abandoned) submission once, with the attempt's points and the judged
+   * notice in the same transaction; then runs their after-commit steps and publishes the event.
+   */
+  const land = async (
+    row: SubmissionRow,
+    columns: Omit<JudgedColumns, 'finishedAt'>,
+    transaction: <T>(work: (tx: Transaction) => Promise<T>) => Promise<T>,
+    challengeTitle: string | null,
+  ): Promise<boolean> => {
+    const submissionId = row.id;
+    const afterCommit: Array<(() => Promise<void>) | undefined> = [];
+    const written = await transaction(async (tx) => {
+      const done = await repository.finish(tx, submissionId, {
+        ...columns,
+        finishedAt: clock.now(),
+      });
+      // The attempt's points move in the same transaction: never one without the other.
+      if (done && row.attemptId && deps.onAttemptJudged)
+        afterCommit.push(
+          await deps.onAttemptJudged(tx, {
+            attemptId: row.attemptId,
+            submissionId,
+            score: columns.score,
+            maxScore: Number(row.maxScore),
+          }),
+        );
+      if (done && deps.onJudged)
+        afterCommit.push(
+          await deps.onJudged(tx, {
+            submissionId,
+            userId: row.userId,
+            challengeId: row.challengeId,
+            challengeTitle,
+            attemptId: row.attemptId,
+            language: row.language,
+            status: columns.status,
+            verdict: columns.verdict,
+            score: columns.score,
+            maxScore: Number(row.maxScore),
+          }),
+        );
+      return done;
+    });
+    if (written) for (const step of afterCommit) await step?.();
+    if (written)
+      await publish({
+        submissionId,
+        userId: row.userId,
+        status: columns.status,
+        verdict: columns.verdict,
+      });
+    return written;
+  };
+
   const present = (row: SubmissionRow) => ({
     id: row.id,
     challengeId: row.challengeId,
@@ -326,6 +381,35 @@ export function createSubmissionsService(deps: {
     },
 
     /**
+     * Its judge job failed for good (e.g. the database kept failing the last try, or its
+     * workers kept dying): the submission ends as `internal_error`, and a quiz's code answer
+     * scores 0, so neither the student nor the attempt waits forever.
+     */
+    async abandon(submissionId: string, reason: string) {
+      const row = await repository.find(submissionId);
+      if (!row || (row.status !== 'queued' && row.status !== 'running')) return;
+      const challenge = await deps.challenges.find(row.challengeId, { includeDeleted: true });
+      const written = await land(
+        row,
+        {
+          status: 'failed',
+          verdict: 'internal_error',
+          score: 0,
+          tests: [],
+          compileOutput: null,
+          feedback: null,
+        },
+        (work) => deps.db.transaction(work),
+        challenge?.title ?? null,
+      );
+      if (written)
+        deps.logger.error(
+          { submissionId, reason },
+          'submission abandoned: its judge job failed for good',
+        );
+    },
+
+    /**
      * The `submissions.judge` job: claim, compile once, run every test, check, and write the
      * outcome in the job's own transaction (so a second delivery, or a judge that died and came
      * back, writes nothing twice). Infrastructure failures throw to retry; the last try records
@@ -365,47 +449,7 @@ export function createSubmissionsService(deps: {
                 })
               : null,
         };
-        const afterCommit: Array<(() => Promise<void>) | undefined> = [];
-        const written = await options.transaction(async (tx) => {
-          const done = await repository.finish(tx, submissionId, {
-            ...columns,
-            finishedAt: clock.now(),
-          });
-          // The attempt's points move in the same transaction: never one without the other.
-          if (done && row.attemptId && deps.onAttemptJudged)
-            afterCommit.push(
-              await deps.onAttemptJudged(tx, {
-                attemptId: row.attemptId,
-                submissionId,
-                score: columns.score,
-                maxScore: Number(row.maxScore),
-              }),
-            );
-          if (done && deps.onJudged)
-            afterCommit.push(
-              await deps.onJudged(tx, {
-                submissionId,
-                userId: row.userId,
-                challengeId: row.challengeId,
-                challengeTitle: challenge?.title ?? null,
-                attemptId: row.attemptId,
-                language: row.language,
-                status: columns.status,
-                verdict: columns.verdict,
-                score: columns.score,
-                maxScore: Number(row.maxScore),
-              }),
-            );
-          return done;
-        });
-        if (written) for (const step of afterCommit) await step?.();
-        if (written)
-          await publish({
-            submissionId,
-            userId: row.userId,
-            status: columns.status,
-            verdict: columns.verdict,
-          });
+        await land(row, columns, options.transaction, challenge?.title ?? null);
         logger.info({ submissionId, verdict: columns.verdict, score: columns.score }, 'judged');
       };
       const failInternally = (reason: string) => {

@@ -18,6 +18,21 @@ import type {
 } from './queue.types.ts';
 
 const DEFAULTS = { maxAttempts: 5, backoffMs: 1_000 } as const;
+
+/** Tells the handler's owner that the job failed for good; its own failure is only logged. */
+async function gaveUp(
+  handler: JobHandler<unknown>,
+  row: { payload: unknown },
+  reason: string,
+  log: Logger,
+) {
+  if (!handler.gaveUp) return;
+  try {
+    await handler.gaveUp(row.payload, reason);
+  } catch (error) {
+    log.error({ err: error }, 'could not record that the job failed for good');
+  }
+}
 const SWEEP_BATCH = 500;
 
 class LeaseLostError extends Error {
@@ -184,7 +199,9 @@ export function createJobQueue<M extends JobMapShape>(options: JobQueueOptions<M
         const jobLog = workerLog.child({ jobId: row.id, type: row.type, attempt: row.attempts });
         if (row.attempts > row.maxAttempts) {
           // Only reachable when workers keep dying mid-job: stop feeding it to them.
-          await ledger.fail(row.id, workerId, 'gave up: the job outlived its workers too often');
+          const reason = 'gave up: the job outlived its workers too often';
+          if (await ledger.fail(row.id, workerId, reason))
+            await gaveUp(handler, row, reason, jobLog);
           jobLog.error('job failed: every attempt ended with the worker gone');
           return;
         }
@@ -234,7 +251,8 @@ export function createJobQueue<M extends JobMapShape>(options: JobQueueOptions<M
           }
           const message = error instanceof Error ? error.message : String(error);
           if (row.attempts >= row.maxAttempts) {
-            await ledger.fail(row.id, workerId, message);
+            if (await ledger.fail(row.id, workerId, message))
+              await gaveUp(handler, row, message, jobLog);
             options.onJobFinished?.({ type: row.type, outcome: 'failed' });
             jobLog.error({ err: error }, 'job failed for good');
             return;

@@ -32,7 +32,13 @@ export type JobContext = {
   transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T>;
 };
 
-export type JobHandler<P> = (payload: P, context: JobContext) => Promise<void>;
+export type JobHandler<P> = ((payload: P, context: JobContext) => Promise<void>) & {
+  /**
+   * Called once when the job has failed for good (its last try threw, or its workers kept
+   * dying), so its owner can record the failure and nothing waits on the job forever.
+   */
+  gaveUp?: (payload: P, reason: string) => Promise<void>;
+};
 
 export type JobHandlers<M extends JobMapShape> = { [K in keyof M]: JobHandler<M[K]> };
 
