@@ -256,12 +256,12 @@ export function createAttemptStatistics(db: Database) {
               as o("questionId" text, earned float8, max float8, answered boolean, picked jsonb)
           ) e
         ),
-        -- One pass that only counts: the joint distribution of (mark, rest) per question. Marks
-        -- and totals take few distinct values, so everything else is computed from these
-        -- few rows, weighted by their counts (two passes over them, for accuracy).
+        -- One pass that only counts: the joint distribution of (mark, rest, what was answered)
+        -- per question. These take few distinct values, so everything else is computed from
+        -- these few rows, weighted by their counts (two passes over them, for accuracy).
         joint as (
-          select question_id, mark, max_mark, rest, count(*)::float8 as n
-          from items group by 1, 2, 3, 4
+          select question_id, mark, max_mark, rest, answered, picked, count(*)::float8 as n
+          from items group by 1, 2, 3, 4, 5, 6
         ),
         means as (
           select question_id, sum(n) as n, max(max_mark) as max_mark,
@@ -345,7 +345,7 @@ export function createAttemptStatistics(db: Database) {
         given as (
           select question_id, n from legacy_given
           union all
-          select question_id, count(*)::int from items where answered group by 1
+          select question_id, sum(n)::int from joint where answered group by 1
         ),
         chosen as (
           select g.question_id, p.option_id, g.n
@@ -355,9 +355,9 @@ export function createAttemptStatistics(db: Database) {
                 else jsonb_build_array(g.answer) end)
           ) p
           union all
-          select i.question_id, p.option_id, count(*)::int
-          from items i cross join lateral jsonb_array_elements_text(i.picked) as p(option_id)
-          where i.answered and jsonb_typeof(i.picked) = 'array'
+          select j.question_id, p.option_id, sum(j.n)::int
+          from joint j cross join lateral jsonb_array_elements_text(j.picked) as p(option_id)
+          where j.answered and jsonb_typeof(j.picked) = 'array'
           group by 1, 2
         ),
         picks as (
