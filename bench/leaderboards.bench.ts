@@ -163,7 +163,7 @@ async function storeRounds(context: BenchContext) {
   const redis = await openRedis('assaybench-lb-');
   const factory = createRedisFactory({ url: REDIS_URL, prefix: redis.prefix, logger });
   // The connection the app gives its board store (deps.ts), and the store itself.
-  const connection = factory.connect({ name: 'assay-leaderboards' });
+  const connection = factory.connect({ name: 'assay-leaderboards', autoPipelining: true });
   const store = createRedisBoardStore({ redis: connection, prefix: redis.prefix });
   const board = 'quiz:bench';
   const referenceKey = `${redis.prefix}:reference`;
