@@ -118,7 +118,11 @@ export function createSqlBoardStore(options: { db: Database; clock: Clock }): Bo
     };
     const version = Number(result.rows[0]?.board_version ?? 0);
     // The board went back in time (its rows were deleted and written again): start over.
-    if (!full && version < copy.version) {
+    // Compared with the version this refresh started from: a write of this process that
+    // committed meanwhile has moved `copy.version` past the snapshot, which is not going back
+    // (its rows are read by the next refresh, `dirty` makes sure), and a full reload per such
+    // race would never catch up under steady writes.
+    if (!full && version < since) {
       copy.version = -1;
       return refresh(board, copy);
     }
