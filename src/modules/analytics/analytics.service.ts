@@ -60,7 +60,10 @@ function optionsOf(body: QuestionBody | undefined) {
 export function createAnalyticsService(deps: {
   attempts: Pick<AttemptsService, 'statistics'>;
   submissions: Pick<SubmissionsService, 'statistics'>;
-  quizzes: Pick<QuizzesService, 'manages' | 'settings' | 'paper' | 'countByStatus'>;
+  quizzes: Pick<
+    QuizzesService,
+    'manages' | 'settings' | 'settingsMany' | 'paper' | 'countByStatus'
+  >;
   questions: Pick<QuestionsService, 'rowsByIds' | 'countMatching'>;
   users: Pick<UsersService, 'get' | 'countByRole'>;
   auth: Pick<AuthService, 'activeUsersSince'>;
@@ -189,9 +192,10 @@ export function createAnalyticsService(deps: {
       let quizIds: string[] | undefined;
       if (principal.userId === userId && !isStaff(principal)) {
         const taken = await attempts.statistics.finishedQuizIds(userId);
-        const settings = await Promise.all(taken.map((id) => deps.quizzes.settings(id)));
-        quizIds = settings.flatMap((quiz) =>
-          quiz && reviewAllowed(quiz.reviewPolicy, quiz, now) ? [quiz.id] : [],
+        // One query however many quizzes they took.
+        const settings = await deps.quizzes.settingsMany(taken);
+        quizIds = [...settings.values()].flatMap((quiz) =>
+          reviewAllowed(quiz.reviewPolicy, quiz, now) ? [quiz.id] : [],
         );
       }
       const [summary, records, quizDays, codeDays, recent, code] = await Promise.all([
@@ -204,13 +208,8 @@ export function createAnalyticsService(deps: {
       ]);
       const rows = await deps.questions.rowsByIds(records.map((record) => record.questionId));
       const tags = new Map(rows.map((row) => [row.id, row.tags]));
-      const titles = new Map(
-        await Promise.all(
-          [...new Set(recent.map((result) => result.quizId))].map(
-            async (id) => [id, (await deps.quizzes.settings(id))?.title ?? null] as const,
-          ),
-        ),
-      );
+      const recentQuizzes = await deps.quizzes.settingsMany(recent.map((result) => result.quizId));
+      const titles = new Map([...recentQuizzes].map(([id, quiz]) => [id, quiz.title]));
       const results = [...recent].reverse().map((result) => ({
         attemptId: result.attemptId,
         quizId: result.quizId,

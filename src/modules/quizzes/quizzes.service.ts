@@ -329,6 +329,12 @@ export function createQuizzesService(deps: {
       return repository.find(id);
     },
 
+    /** `settings` of many quizzes in one query (deleted ones too), by id. */
+    async settingsMany(ids: readonly string[]): Promise<Map<string, QuizRow>> {
+      const rows = await repository.findMany([...new Set(ids)]);
+      return new Map(rows.map((row) => [row.id, row]));
+    },
+
     /**
      * What a notice about one of its attempts says of the quiz (deleted or not), read with the
      * caller's executor: the landing transaction of a result cannot wait for another connection.
