@@ -25,18 +25,21 @@ export type UserStanding = Pick<
   'id' | 'email' | 'name' | 'role' | 'status' | 'tokenVersion' | 'deletedAt'
 >;
 
+/** The columns of a user's standing (who they are, whether their tokens still count). */
+const standingColumns = {
+  id: users.id,
+  email: users.email,
+  name: users.name,
+  role: users.role,
+  status: users.status,
+  tokenVersion: users.tokenVersion,
+  deletedAt: users.deletedAt,
+};
+
 export function createUsersRepository(db: Database) {
   // Every request with a token whose standing is not cached reads this: built once.
   const standingById = db
-    .select({
-      id: users.id,
-      email: users.email,
-      name: users.name,
-      role: users.role,
-      status: users.status,
-      tokenVersion: users.tokenVersion,
-      deletedAt: users.deletedAt,
-    })
+    .select(standingColumns)
     .from(users)
     .where(eq(users.id, sql.placeholder('id')))
     .prepare('users_standing_by_id');
@@ -69,15 +72,7 @@ export function createUsersRepository(db: Database) {
     async standingsByIds(ids: readonly string[]): Promise<UserStanding[]> {
       if (ids.length === 0) return [];
       return db
-        .select({
-          id: users.id,
-          email: users.email,
-          name: users.name,
-          role: users.role,
-          status: users.status,
-          tokenVersion: users.tokenVersion,
-          deletedAt: users.deletedAt,
-        })
+        .select(standingColumns)
         .from(users)
         .where(inArray(users.id, [...ids]));
     },
