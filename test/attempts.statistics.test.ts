@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { answerRecord } from '../src/modules/attempts/attempts.models.ts';
 import {
@@ -109,6 +111,8 @@ function generate(): Generated[] {
           score: status === 'active' ? null : String(total),
           maxScore: String(shown.reduce((sum, q) => sum + q.max, 0)),
           outcomes: status === 'active' ? null : outcomes,
+          // As submit records it (and the migration backfilled it for older attempts).
+          earned: status === 'active' ? null : total,
         },
         answers,
         legacy: user % 2 === 0,
@@ -282,5 +286,24 @@ describe.each(databaseKinds())('quiz aggregates in SQL on %s', (kind) => {
     expect(result.questions).toEqual([]);
     expect(result.histogram).toEqual([]);
     expect(result.attempts.started).toBe(0);
+  });
+
+  it('backfills the recorded total of attempts scored before it was kept (migration 0013)', async () => {
+    const backfill = readFileSync(
+      new URL('../drizzle/0013_attempt_earned.sql', import.meta.url),
+      'utf8',
+    ).split('--> statement-breakpoint')[1];
+    await database.db.execute(sql`update attempts set earned = null`);
+    await database.db.execute(sql.raw(backfill ?? 'select 1'));
+    const rows = await database.db
+      .select({ id: attempts.id, earned: attempts.earned })
+      .from(attempts);
+    const byId = new Map(rows.map((row) => [row.id, row.earned]));
+    expect(backfill).toContain('UPDATE');
+    for (const { row } of data) {
+      const earned = byId.get(row.id as string);
+      if (row.earned === null) expect(earned).toBeNull();
+      else expect(earned).toBeCloseTo(row.earned as number, 9);
+    }
   });
 });

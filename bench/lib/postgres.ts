@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { processCpuSeconds } from './cpu.ts';
 
@@ -31,6 +32,17 @@ export type BenchDatabase = {
   close(): Promise<void>;
 };
 
+/** A process's parent pid, from /proc (undefined when it is gone or not on this machine). */
+function parentOf(pid: number | undefined): number | undefined {
+  if (!pid) return undefined;
+  try {
+    const match = /^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Fails with a clear message when PostgreSQL does not answer. */
 export async function createDatabase(prefix: string): Promise<BenchDatabase> {
   const name = `${prefix}_${randomBytes(4).toString('hex')}`;
@@ -56,6 +68,11 @@ export async function createDatabase(prefix: string): Promise<BenchDatabase> {
         [name],
       );
       const cpu = new Map<number, number>();
+      // Parallel query workers live for one statement: they are gone before the next sample.
+      // The postmaster reaps them, so its waited-for children's time counts their work (and,
+      // rarely, a whole backend that closed meanwhile).
+      const postmaster = parentOf(rows[0]?.pid);
+      if (postmaster) rows.push({ pid: postmaster });
       for (const { pid } of rows) {
         try {
           // processCpuSeconds adds waited-for children; backends have none.

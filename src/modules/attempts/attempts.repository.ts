@@ -47,6 +47,8 @@ const startedBefore = (after?: { startedAt: Date; id: string }) =>
 
 const toAttempt = rowMapper(attempts);
 const ph = sql.placeholder;
+const earnedOf = (outcomes: readonly QuestionOutcome[]) =>
+  outcomes.reduce((sum, outcome) => sum + outcome.earned, 0);
 
 export function createAttemptsRepository(db: Database) {
   // Exam day runs these thousands of times a second: built once, planned once per connection.
@@ -183,6 +185,7 @@ export function createAttemptsRepository(db: Database) {
           submittedAt: change.submittedAt,
           score: String(change.score),
           outcomes: change.outcomes,
+          earned: earnedOf(change.outcomes),
           ...(change.flagged ? { flagged: true, flaggedReason: change.flaggedReason ?? null } : {}),
         })
         .where(eq(attempts.id, id))
@@ -202,7 +205,12 @@ export function createAttemptsRepository(db: Database) {
     ): Promise<void> {
       await executor
         .update(attempts)
-        .set({ outcomes: change.outcomes, score: String(change.score), status: change.status })
+        .set({
+          outcomes: change.outcomes,
+          earned: earnedOf(change.outcomes),
+          score: String(change.score),
+          status: change.status,
+        })
         .where(eq(attempts.id, id));
     },
 

@@ -224,7 +224,7 @@ export function createAttemptStatistics(db: Database) {
       const choice = JSON.stringify(input.choiceQuestionIds);
       const query = sql`
         with counted as not materialized (
-          select a.id, a.score, a.max_score, a.outcomes, a.started_at, a.submitted_at
+          select a.id, a.score, a.max_score, a.earned, a.outcomes, a.started_at, a.submitted_at
           from ${attempts} a
           where a.quiz_id = ${quizId} and a.${FINISHED} and ${selected(input.selection, quizId)}
         ),
@@ -246,15 +246,14 @@ export function createAttemptStatistics(db: Database) {
           select least(greatest(floor(pct / 10), 0), 9)::int as bucket, count(*)::int as count
           from percentages group by 1
         ),
-        -- One row per (attempt, question): its mark and the rest of that attempt's marks.
+        -- One row per (attempt, question): its mark and the rest of that attempt's marks (the
+        -- attempt's recorded total minus the mark: no second pass over its outcomes). The picked
+        -- options stay JSON text: hashed as text here, parsed only in the few distribution rows.
         items as (
-          select e.question_id, e.mark, e.max_mark, e.total - e.mark as rest, e.answered, e.picked
-          from counted c cross join lateral (
-            select o."questionId" as question_id, o.earned as mark, o.max as max_mark,
-              sum(o.earned) over () as total, o.answered, o.picked
-            from jsonb_to_recordset(coalesce(c.outcomes, '[]'::jsonb))
-              as o("questionId" text, earned float8, max float8, answered boolean, picked jsonb)
-          ) e
+          select o."questionId" as question_id, o.earned as mark, o.max as max_mark,
+            c.earned - o.earned as rest, o.answered, o.picked
+          from counted c cross join lateral jsonb_to_recordset(coalesce(c.outcomes, '[]'::jsonb))
+            as o("questionId" text, earned float8, max float8, answered boolean, picked text)
         ),
         -- One pass that only counts: the joint distribution of (mark, rest, what was answered)
         -- per question. These take few distinct values, so everything else is computed from
@@ -329,11 +328,12 @@ export function createAttemptStatistics(db: Database) {
         -- Attempts submitted since outcomes record what was answered and picked (see
         -- QuestionOutcome) are read in the pass above; older ones (no outcome has the field:
         -- all are written at once) fall back to their saved answers, counted first, filtered
-        -- after: the same answers repeat a lot. With no old attempts the scan never runs.
+        -- after: the same answers repeat a lot. With no old attempts (none of the distribution's
+        -- rows lacks the field) neither the attempts nor their answers are read again.
         legacy as (
           select aa.question_id, aa.answer, count(*)::int as n
           from ${attemptAnswers} aa
-          where aa.attempt_id in (
+          where exists (select 1 from joint where answered is null) and aa.attempt_id in (
             select id from counted where coalesce(outcomes, '[]'::jsonb) -> 0 -> 'answered' is null)
           group by 1, 2
         ),
@@ -356,8 +356,8 @@ export function createAttemptStatistics(db: Database) {
           ) p
           union all
           select j.question_id, p.option_id, sum(j.n)::int
-          from joint j cross join lateral jsonb_array_elements_text(j.picked) as p(option_id)
-          where j.answered and jsonb_typeof(j.picked) = 'array'
+          from joint j cross join lateral jsonb_array_elements_text(j.picked::jsonb) as p(option_id)
+          where j.answered and jsonb_typeof(j.picked::jsonb) = 'array'
           group by 1, 2
         ),
         picks as (

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import {
   boolean,
   check,
+  doublePrecision,
   index,
   integer,
   jsonb,
@@ -58,6 +59,11 @@ export const attempts = pgTable(
     score: numeric('score', { precision: 12, scale: 6 }),
     maxScore: numeric('max_score', { precision: 12, scale: 6 }).notNull(),
     outcomes: jsonb('outcomes').$type<QuestionOutcome[]>(),
+    /**
+     * Σ outcomes' earned, before `score`'s rounding and floor at 0: the quiz report reads each
+     * question's "rest of the attempt" as this minus its mark, with no second pass over outcomes.
+     */
+    earned: doublePrecision('earned'),
     focusLosses: integer('focus_losses').notNull().default(0),
     eventCounts: jsonb('event_counts')
       .$type<Record<string, number>>()
