@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { sql } from 'drizzle-orm';
+import type { Redis } from 'ioredis';
 import type { BoardEntry } from '../src/modules/leaderboards/leaderboards.models.ts';
 import { createRedisBoardStore } from '../src/modules/leaderboards/leaderboards.redis-store.ts';
 import { createSqlBoardStore } from '../src/modules/leaderboards/leaderboards.sql-store.ts';
@@ -155,7 +156,29 @@ async function driveStore(store: BoardStore, board: string, ops: readonly Op[]):
   return (done / (performance.now() - startedAt)) * 1000;
 }
 
-type StorePair = Record<Op | 'mixed', { reference: number; candidate: number }> & {
+/**
+ * The floor a Node client sets: the reference's own raw commands through ioredis from this
+ * process (same loops, unpipelined), update + rank + top 10 in turn.
+ */
+async function driveClient(connection: Redis, key: string): Promise<number> {
+  const member = () => `member:${String(Math.floor(Math.random() * MEMBERS)).padStart(12, '0')}`;
+  let done = 0;
+  const deadline = performance.now() + OP_MS;
+  const startedAt = performance.now();
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      while (performance.now() < deadline) {
+        await connection.zincrby(key, 1, member());
+        await connection.zrevrank(key, member());
+        await connection.zrevrange(key, 0, 9, 'WITHSCORES');
+        done += 3;
+      }
+    }),
+  );
+  return (done / (performance.now() - startedAt)) * 1000;
+}
+
+type StorePair = Record<Op | 'mixed' | 'client', { reference: number; candidate: number }> & {
   noise: number;
 };
 
@@ -163,7 +186,7 @@ async function storeRounds(context: BenchContext) {
   const redis = await openRedis('assaybench-lb-');
   const factory = createRedisFactory({ url: REDIS_URL, prefix: redis.prefix, logger });
   // The connection the app gives its board store (deps.ts), and the store itself.
-  const connection = factory.connect({ name: 'assay-leaderboards', autoPipelining: true });
+  const connection = factory.connect({ name: 'assay-leaderboards' });
   const store = createRedisBoardStore({ redis: connection, prefix: redis.prefix });
   const board = 'quiz:bench';
   const referenceKey = `${redis.prefix}:reference`;
@@ -192,6 +215,8 @@ async function storeRounds(context: BenchContext) {
         reference: combined,
         candidate: await driveStore(store, board, ['update', 'rank', 'top10']),
       };
+      await sleep(PAUSE_MS);
+      pair.client = { reference: combined, candidate: await driveClient(connection, referenceKey) };
       // Size the next reference runs to about OP_MS each.
       requests = Math.max(20_000, Math.round((pair.rank.reference * OP_MS) / 1000));
       // Redis itself is one of the measured processes; everything else is noise.
@@ -207,7 +232,7 @@ async function storeRounds(context: BenchContext) {
       noise: (pair) => pair.noise,
       log: (label, pair) =>
         context.log(
-          `${label}: ${(['update', 'rank', 'top10', 'mixed'] as const)
+          `${label}: ${(['update', 'rank', 'top10', 'mixed', 'client'] as const)
             .map(
               (op) =>
                 `${op} ${formatCount(pair[op].candidate)}/${formatCount(pair[op].reference)} op/s`,
@@ -435,7 +460,7 @@ export const leaderboardsBenchmark: Benchmark = {
     const http = await httpRounds(context);
     const sqlStore = await sqlRounds(context, stores.used.pairs);
     const p99 = median(sqlStore.rankRounds.map((round) => round.p99));
-    const ops = (op: Op | 'mixed') => (pair: StorePair) => pair[op];
+    const ops = (op: Op | 'mixed' | 'client') => (pair: StorePair) => pair[op];
     const rps = (value: number) => `${formatCount(value)} op/s`;
     const body = [
       '## leaderboards',
@@ -450,7 +475,8 @@ export const leaderboardsBenchmark: Benchmark = {
       `ZREVRANGE 0 9 WITHSCORES on a ${formatCount(MEMBERS)}-member sorted set. Candidate: Assay's Redis board store, the object the`,
       `leaderboards service reads and writes through, on the connection \`deps.ts\` gives it, called by ${CLIENTS} concurrent loops in`,
       `this process for ${OP_MS / 1000} s each: update = \`write\` of one entry (one script: ZADD + HSET), rank = \`rankOf\` (one script:`,
-      'ZSCORE + ZCOUNT + HGET, a competition rank), top 10 = `page(0, 10)` (one script: ZREVRANGE + ZCARD + HMGET) with the',
+      'ZSCORE + ZCOUNT + HGET, a competition rank), top 10 = `page(0, 10)` (one script: ZREVRANGE + ZCARD + HMGET, the page',
+      'returned as one JSON text) with the',
       'entries decoded. "update + rank + top 10" runs the three in turn per loop; its reference is the three raw rates combined',
       `(3 / Σ 1/rate). Rounds interleaved reference, candidate per operation. ${pairsNote(stores.result, stores.used, PROTOCOL_ROUNDS, MAX_EXTRA_PAIRS)}`,
       '',
@@ -459,7 +485,17 @@ export const leaderboardsBenchmark: Benchmark = {
         ratioRow(stores.result, 'update vs ZINCRBY (op/s)', ops('update'), rps),
         ratioRow(stores.result, 'rank vs ZREVRANK (op/s)', ops('rank'), rps),
         ratioRow(stores.result, 'top 10 vs ZREVRANGE (op/s)', ops('top10'), rps),
+        ratioRow(
+          stores.result,
+          'floor (context): the raw commands in turn through ioredis',
+          ops('client'),
+          rps,
+        ),
       ]),
+      '',
+      "The floor row is no Assay code: the reference's three commands, bare, through the ioredis client from this",
+      "process in the same loops. The store runs Lua scripts and carries each entry's JSON; the client library alone",
+      'is about as far from `redis-benchmark` (a C client) as the target allows.',
       '',
       '### Board reads over HTTP vs a bare Fastify route',
       '',

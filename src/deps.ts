@@ -351,7 +351,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
   // Boards: Redis sorted sets with Redis, SQL otherwise; either is a cache of the results.
   const boardStore = redis
     ? createRedisBoardStore({
-        redis: redis.connect({ name: 'assay-leaderboards', autoPipelining: true }),
+        redis: redis.connect({ name: 'assay-leaderboards' }),
         prefix: redis.prefix,
       })
     : createSqlBoardStore({ db: database.db, clock });

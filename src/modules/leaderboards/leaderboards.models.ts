@@ -104,26 +104,34 @@ export function compareEntries(
 }
 
 /**
- * Competition ranks (1, 2, 2, 4) for a page in board order starting at `offset`, given how
- * many entries of the whole board have a key above the page's first one.
+ * Competition ranks (1, 2, 2, 4) for a page in board order starting at `offset`, given its
+ * entries' keys and how many entries of the whole board have a key above the page's first one.
  */
+export function pageRanks(keys: readonly number[], offset: number, aboveFirst: number): number[] {
+  const ranks: number[] = [];
+  for (let index = 0; index < keys.length; index++)
+    ranks.push(
+      index === 0
+        ? aboveFirst + 1
+        : keys[index - 1] === keys[index]
+          ? (ranks[index - 1] as number)
+          : offset + index + 1,
+    );
+  return ranks;
+}
+
+/** The page's entries with their competition ranks (see pageRanks). */
 export function rankPage<T extends { key: number }>(
   page: readonly T[],
   offset: number,
   aboveFirst: number,
 ): Array<T & { rank: number }> {
-  const ranked: Array<T & { rank: number }> = [];
-  page.forEach((entry, index) => {
-    const previous = ranked[index - 1];
-    const rank =
-      index === 0
-        ? aboveFirst + 1
-        : previous && previous.key === entry.key
-          ? previous.rank
-          : offset + index + 1;
-    ranked.push({ ...entry, rank });
-  });
-  return ranked;
+  const ranks = pageRanks(
+    page.map((entry) => entry.key),
+    offset,
+    aboveFirst,
+  );
+  return page.map((entry, index) => ({ ...entry, rank: ranks[index] as number }));
 }
 
 // --- Who is on which board ------------------------------------------------------------------

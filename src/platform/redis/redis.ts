@@ -9,7 +9,7 @@ export type RedisFactory = {
    * A new connection. `blocking` ones (BullMQ workers, subscribers) retry commands forever;
    * the others fail fast so a request never hangs on a Redis that is gone.
    */
-  connect(options?: { blocking?: boolean; name?: string; autoPipelining?: boolean }): Redis;
+  connect(options?: { blocking?: boolean; name?: string }): Redis;
 };
 
 export function createRedisFactory(options: {
@@ -20,11 +20,9 @@ export function createRedisFactory(options: {
   return {
     url: options.url,
     prefix: options.prefix,
-    connect: ({ blocking = false, name = 'assay', autoPipelining = false } = {}) => {
+    connect: ({ blocking = false, name = 'assay' } = {}) => {
       const redisOptions: RedisOptions = {
         connectionName: name,
-        // Many concurrent callers on one connection: their commands go out in one write.
-        enableAutoPipelining: autoPipelining,
         lazyConnect: false,
         maxRetriesPerRequest: blocking ? null : 2,
         enableOfflineQueue: true,
