@@ -114,6 +114,59 @@ describe.each(kinds)('board store: %s', (kind) => {
     expect((await store.page(board, { offset: 0, limit: 10 })).total).toBe(2);
   });
 
+  it('serves a first page read again exactly as the board now is, after any write', async () => {
+    const top = async (limit = 3) =>
+      (await store.page(board, { offset: 0, limit })).items.map((item) => [
+        item.rank,
+        item.userId,
+        item.name,
+      ]);
+    const totalOf = async () => (await store.page(board, { offset: 0, limit: 3 })).total;
+    await store.write([
+      { board, put: ['a', 'b', 'c', 'd', 'e'].map((id, index) => entry(id, 50 - index * 10)) },
+    ]);
+    expect(await top()).toEqual([
+      [1, 'a', 'Name a'],
+      [2, 'b', 'Name b'],
+      [3, 'c', 'Name c'],
+    ]);
+    // Below the page: the page is unchanged, the total is not (a new member).
+    await store.write([{ board, put: [entry('f', 5)] }]);
+    expect(await totalOf()).toBe(6);
+    // An entry moving into the page, one tying its last key, a renamed entry on it.
+    await store.write([{ board, put: [entry('d', 45)] }]);
+    expect((await top()).map((row) => row[1])).toEqual(['a', 'd', 'b']);
+    await store.write([{ board, put: [entry('e', 40)] }]);
+    expect(await top(4)).toEqual([
+      [1, 'a', 'Name a'],
+      [2, 'd', 'Name d'],
+      [3, 'e', 'Name e'],
+      [3, 'b', 'Name b'],
+    ]);
+    await store.write([{ board, put: [{ ...entry('b', 40), name: 'Renamed' }] }]);
+    expect(await top(4)).toEqual([
+      [1, 'a', 'Name a'],
+      [2, 'd', 'Name d'],
+      [3, 'e', 'Name e'],
+      [3, 'b', 'Renamed'],
+    ]);
+    // An entry falling out of the page, and a removal.
+    await store.write([{ board, put: [entry('a', 1)] }]);
+    expect((await top()).map((row) => row[1])).toEqual(['d', 'e', 'b']);
+    await store.write([{ board, remove: ['d'] }]);
+    expect(await top()).toEqual([
+      [1, 'e', 'Name e'],
+      [1, 'b', 'Renamed'],
+      [3, 'c', 'Name c'],
+    ]);
+    expect(await totalOf()).toBe(5);
+    // A page longer than the board holds all of it: any new member changes it.
+    await store.write([{ board, put: [entry('g', 0)] }]);
+    expect((await store.page(board, { offset: 0, limit: 50 })).items.at(-1)?.userId).toBe('g');
+    await store.write([{ board, put: [entry('h', -1)] }]);
+    expect((await store.page(board, { offset: 0, limit: 50 })).items.at(-1)?.userId).toBe('h');
+  });
+
   it("reads one user's entries across boards, every entry of a board, and the boards there are", async () => {
     const other = `${board}-other`;
     await store.write([

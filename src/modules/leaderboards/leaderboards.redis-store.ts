@@ -3,28 +3,39 @@ import { type BoardEntry, type EntryDetails, pageRanks } from './leaderboards.mo
 import type { BoardStore } from './leaderboards.store.ts';
 
 /**
- * Boards as Redis sorted sets. Per board two keys, in one hash slot (the `{board}` tag) so a
- * script may touch both, also on Redis Cluster:
+ * Boards as Redis sorted sets. Per board three keys, in one hash slot (the `{board}` tag) so a
+ * script may touch them all, also on Redis Cluster:
  *   <prefix>:lb:{<board>}:rank    sorted set: member = user id, score = the entry's sort key
  *   <prefix>:lb:{<board>}:entry   hash: user id → JSON { name, score, details }
+ *   <prefix>:lb:{<board>}:top     hash: first pages as read, until a write could change them
  * The sort key packs every ordering key of the board into one exact integer (see
  * leaderboards.models.ts), so ZREVRANGE is board order (equal keys by member, descending) and
  * a competition rank is 1 + ZCOUNT of the keys strictly above: O(log n) either way.
  */
 
-// Entries in, entries out, in one round trip and atomically per board.
+// Entries in, entries out, in one round trip and atomically per board. A write drops the cached
+// first pages (KEYS[3], see PAGE) when it could change them: a new or removed member changes the
+// total; an entry at or above the pages' lowest key, before or after, changes their rows.
 const WRITE = `
 local puts = tonumber(ARGV[1])
+local cut = redis.call('HGET', KEYS[3], 'cut')
+local stale = cut == 'all'
 local i = 2
 for _ = 1, puts do
+  if cut and not stale then
+    local old = redis.call('ZSCORE', KEYS[1], ARGV[i])
+    stale = not old or tonumber(old) >= tonumber(cut) or tonumber(ARGV[i + 1]) >= tonumber(cut)
+  end
   redis.call('ZADD', KEYS[1], ARGV[i + 1], ARGV[i])
   redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 2])
   i = i + 3
 end
+if i <= #ARGV then stale = true end
 for j = i, #ARGV do
   redis.call('ZREM', KEYS[1], ARGV[j])
   redis.call('HDEL', KEYS[2], ARGV[j])
 end
+if stale then redis.call('DEL', KEYS[3]) end
 return redis.call('ZCARD', KEYS[1])`;
 
 const RANK = `
@@ -36,7 +47,15 @@ return { key, above, redis.call('HGET', KEYS[2], ARGV[1]) }`;
 // The page comes back as one JSON text, built here from the stored JSON entries: one string to
 // parse in the process instead of nested replies and a parse per entry (measured: the process,
 // not Redis, is what limits a busy board's reads).
+// First pages (offset 0), the ones everyone reads, are kept in KEYS[3] (a hash: p<stop> → the
+// page's JSON, cut → the lowest key any kept page shows, or 'all' when one holds the whole board)
+// until a write could change them, so a busy board's top 10 is built once per change, not per read.
 const PAGE = `
+local first = tonumber(ARGV[1]) == 0
+if first then
+  local kept = redis.call('HGET', KEYS[3], 'p' .. ARGV[2])
+  if kept then return kept end
+end
 local rows = redis.call('ZREVRANGE', KEYS[1], ARGV[1], ARGV[2], 'WITHSCORES')
 local total = redis.call('ZCARD', KEYS[1])
 local above = 0
@@ -51,7 +70,18 @@ local out = {}
 for i = 1, #members do
   out[i] = '[' .. cjson.encode(members[i]) .. ',' .. rows[2 * i] .. ',' .. (entries[i] or 'null') .. ']'
 end
-return '[' .. total .. ',' .. above .. ',[' .. table.concat(out, ',') .. ']]'`;
+local page = '[' .. total .. ',' .. above .. ',[' .. table.concat(out, ',') .. ']]'
+if first then
+  local cut = redis.call('HGET', KEYS[3], 'cut')
+  if #members < tonumber(ARGV[2]) + 1 then
+    cut = 'all'
+  elseif cut ~= 'all' and (not cut or tonumber(rows[#rows]) < tonumber(cut)) then
+    cut = rows[#rows]
+  end
+  redis.call('HSET', KEYS[3], 'p' .. ARGV[2], page, 'cut', cut)
+  redis.call('EXPIRE', KEYS[3], 300)
+end
+return page`;
 
 type Stored = { n: string; s: number; d: EntryDetails };
 
@@ -61,22 +91,25 @@ const CHUNK = 1_000;
 /** The scripts, once `defineCommand` has added them (ioredis types cannot know). */
 type Scripts = {
   lbRank(zset: string, hash: string, userId: string): Promise<[string, number, string] | null>;
-  lbPage(zset: string, hash: string, start: string, stop: string): Promise<string>;
-  lbWrite(zset: string, hash: string, ...args: string[]): Promise<number>;
+  lbPage(zset: string, hash: string, top: string, start: string, stop: string): Promise<string>;
+  lbWrite(zset: string, hash: string, top: string, ...args: string[]): Promise<number>;
 };
 /** A page as PAGE returns it: total, entries above the page, then [user id, key, entry]. */
 type PageReply = [number, number, Array<[string, number, Stored | null]>];
-type PipelineScripts = { lbWrite(zset: string, hash: string, ...args: string[]): unknown };
+type PipelineScripts = {
+  lbWrite(zset: string, hash: string, top: string, ...args: string[]): unknown;
+};
 
 export function createRedisBoardStore(options: { redis: Redis; prefix: string }): BoardStore {
   const { redis } = options;
   const scripts = redis as unknown as Scripts;
-  redis.defineCommand('lbWrite', { numberOfKeys: 2, lua: WRITE });
+  redis.defineCommand('lbWrite', { numberOfKeys: 3, lua: WRITE });
   redis.defineCommand('lbRank', { numberOfKeys: 2, lua: RANK });
-  redis.defineCommand('lbPage', { numberOfKeys: 2, lua: PAGE });
+  redis.defineCommand('lbPage', { numberOfKeys: 3, lua: PAGE });
   const base = `${options.prefix}:lb:`;
   const rankKey = (board: string) => `${base}{${board}}:rank`;
   const entryKey = (board: string) => `${base}{${board}}:entry`;
+  const topKey = (board: string) => `${base}{${board}}:top`;
   const encode = (entry: BoardEntry) =>
     JSON.stringify({ n: entry.name, s: entry.score, d: entry.details } satisfies Stored);
   // A member without its hash field can only come from a write cut in half by a wipe.
@@ -91,7 +124,7 @@ export function createRedisBoardStore(options: { redis: Redis; prefix: string })
     kind: 'redis',
 
     async write(changes) {
-      const calls: Array<[string, string, string[]]> = [];
+      const calls: Array<[string, string[]]> = [];
       for (const change of changes) {
         const puts = change.put ?? [];
         const removes = change.remove ?? [];
@@ -100,17 +133,19 @@ export function createRedisBoardStore(options: { redis: Redis; prefix: string })
           const args = [String(chunk.length)];
           for (const entry of chunk) args.push(entry.userId, String(entry.key), encode(entry));
           args.push(...removes.slice(start, start + CHUNK));
-          calls.push([rankKey(change.board), entryKey(change.board), args]);
+          calls.push([change.board, args]);
         }
       }
       // One entry (a result landing) is one script call; a pipeline costs more in the process.
       if (calls.length <= 1) {
         const [call] = calls;
-        if (call) await scripts.lbWrite(call[0], call[1], ...call[2]);
+        if (call)
+          await scripts.lbWrite(rankKey(call[0]), entryKey(call[0]), topKey(call[0]), ...call[1]);
         return;
       }
       const pipeline = redis.pipeline() as ChainableCommander & PipelineScripts;
-      for (const [zset, hash, args] of calls) pipeline.lbWrite(zset, hash, ...args);
+      for (const [board, args] of calls)
+        pipeline.lbWrite(rankKey(board), entryKey(board), topKey(board), ...args);
       const results = await pipeline.exec();
       for (const [error] of results ?? []) if (error) throw error;
     },
@@ -121,6 +156,7 @@ export function createRedisBoardStore(options: { redis: Redis; prefix: string })
         await scripts.lbPage(
           rankKey(board),
           entryKey(board),
+          topKey(board),
           String(range.offset),
           String(range.offset + range.limit - 1),
         ),
