@@ -120,6 +120,22 @@ export function createRedisBoardStore(options: { redis: Redis; prefix: string })
   const decode = (userId: string, key: number, json: string | null): BoardEntry =>
     entryOf(userId, key, json ? (JSON.parse(json) as Stored) : null);
 
+  // A kept page comes back as the same text until a write drops it: parsed once, and the parse
+  // (frozen: every caller shares it) reused while the text is unchanged.
+  const parsed = new Map<string, { text: string; reply: PageReply }>();
+  const parsedPage = (slot: string, text: string): PageReply => {
+    const last = parsed.get(slot);
+    if (last?.text === text) return last.reply;
+    const reply = JSON.parse(text) as PageReply;
+    for (const row of reply[2]) {
+      if (row[2]) Object.freeze(Object.freeze(row[2]).d);
+      Object.freeze(row);
+    }
+    if (parsed.size >= 1_000) parsed.clear();
+    parsed.set(slot, { text, reply });
+    return reply;
+  };
+
   return {
     kind: 'redis',
 
@@ -152,15 +168,14 @@ export function createRedisBoardStore(options: { redis: Redis; prefix: string })
 
     async page(board, range) {
       if (range.limit <= 0) return { items: [], total: await redis.zcard(rankKey(board)) };
-      const [total, above, rows] = JSON.parse(
-        await scripts.lbPage(
-          rankKey(board),
-          entryKey(board),
-          topKey(board),
-          String(range.offset),
-          String(range.offset + range.limit - 1),
-        ),
-      ) as PageReply;
+      const text = await scripts.lbPage(
+        rankKey(board),
+        entryKey(board),
+        topKey(board),
+        String(range.offset),
+        String(range.offset + range.limit - 1),
+      );
+      const [total, above, rows] = parsedPage(`${board}\u0000${range.offset}:${range.limit}`, text);
       const ranks = pageRanks(
         rows.map((row) => row[1]),
         range.offset,
