@@ -206,19 +206,27 @@ describe('the assay command', () => {
     const responded = new Promise<number>((resolve, reject) => {
       const slow = request(server.url('/api/v1/anything'), {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          // The server answers 100 once it has the request: only then is it in flight (a request
+          // that arrives after SIGTERM is rightly refused with 503, which a loaded machine made
+          // happen when this test waited a fixed 200 ms instead).
+          expect: '100-continue',
+        },
       });
       slow.on('response', (response) => {
         response.resume();
         resolve(response.statusCode ?? 0);
       });
       slow.on('error', reject);
-      // Half the body now, SIGTERM, the rest later: the request is in flight during shutdown.
-      slow.write(body.slice(0, 1_000));
-      setTimeout(() => {
+      // Half the body, SIGTERM, the rest later: the request is in flight during shutdown.
+      slow.on('continue', () => {
+        slow.write(body.slice(0, 1_000));
         server.process.kill('SIGTERM');
         setTimeout(() => slow.end(body.slice(1_000)), 500);
-      }, 200);
+      });
+      slow.flushHeaders();
     });
     expect(await responded).toBe(404);
     expect(await server.exited).toBe(0);
