@@ -9,6 +9,7 @@ import {
   createJudge0JobHandlers,
   type Judge0Jobs,
   judge0JobCatalogue,
+  judge0Schedules,
 } from './modules/judge0/judge0.jobs.ts';
 import type { Judge0Service } from './modules/judge0/judge0.service.ts';
 import {
@@ -77,6 +78,7 @@ export const appJobCatalogue: JobCatalogue<AppJobs> = {
 export const appSchedules: Schedule<AppJobs>[] = [
   ...maintenanceSchedules,
   ...attemptsSchedules,
+  ...judge0Schedules,
   ...leaderboardsSchedules,
 ];
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appSchedules } from '../src/jobs.ts';
 import { createJudge0JobHandlers } from '../src/modules/judge0/judge0.jobs.ts';
 import { KEY_OWNER } from '../src/modules/judge0/judge0.models.ts';
 import { createJudge0Repository } from '../src/modules/judge0/judge0.repository.ts';
@@ -396,6 +397,40 @@ describe.each(databaseKinds())('the Judge0-compatible surface on %s', (kind) => 
     const abandoned = (await get(`/judge0/submissions/${stuck}?fields=status,message`)).json();
     expect(abandoned).toMatchObject({ status: { id: 13, description: 'Internal Error' } });
     expect(abandoned.message).toContain('the database kept failing');
+  });
+
+  it('forgets finished submissions after the retention, hourly, and never an unfinished one', async () => {
+    const { token } = (
+      await post('/judge0/submissions', { source_code: 'print(8)', language_id: 71 })
+    ).json() as { token: string };
+    await untilDone(token);
+    const repository = createJudge0Repository(t.deps.database.db);
+    const [stored] = await repository.findMany(KEY_OWNER, [token]);
+    const daysAgo = (days: number) => new Date(t.clock.now().getTime() - days * 24 * 3600 * 1000);
+    const rows = {
+      old: { ...stored!, token: randomUUID(), createdAt: daysAgo(9), finishedAt: daysAgo(8) },
+      recent: { ...stored!, token: randomUUID(), createdAt: daysAgo(9), finishedAt: daysAgo(6) },
+      queued: {
+        ...stored!,
+        token: randomUUID(),
+        statusId: 1,
+        createdAt: daysAgo(30),
+        finishedAt: null,
+      },
+    };
+    await repository.insert(repository.executor, Object.values(rows));
+    const schedule = appSchedules.find((entry) => entry.type === 'judge0.prune');
+    expect(schedule?.everyMs).toBe(3600 * 1000);
+    const retentionDays = (schedule?.payload as { retentionDays?: number } | undefined)
+      ?.retentionDays;
+    if (retentionDays === undefined) throw new Error('no judge0.prune schedule');
+    expect(retentionDays).toBe(7);
+    expect(await t.deps.judge0.prune(retentionDays * 24 * 3600 * 1000)).toBeGreaterThanOrEqual(1);
+    const status = async (of: string) => (await get(`/judge0/submissions/${of}`)).statusCode;
+    expect(await status(rows.old.token)).toBe(404);
+    expect(await status(rows.recent.token)).toBe(200);
+    expect(await status(rows.queued.token)).toBe(200);
+    expect(await status(token)).toBe(200);
   });
 
   it("keeps each owner's tokens to themselves", async () => {

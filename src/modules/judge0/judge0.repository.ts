@@ -1,4 +1,4 @@
-import { and, count, eq, inArray, lt } from 'drizzle-orm';
+import { and, count, eq, inArray, lt, sql } from 'drizzle-orm';
 import type { Database, Executor, Transaction } from '../../platform/db/database.ts';
 import { STATUS } from './judge0.models.ts';
 import {
@@ -93,6 +93,36 @@ export function createJudge0Repository(db: Database) {
         )
         .returning({ token: judge0Submissions.token });
       return rows.length === 1;
+    },
+
+    /**
+     * Deletes finished submissions that finished (or, without a finish time, were created)
+     * before `before`, `batch` rows per statement so no delete holds many locks; returns how many.
+     */
+    async pruneFinished(before: Date, batch = 5_000): Promise<number> {
+      let removed = 0;
+      for (;;) {
+        const rows = await db
+          .delete(judge0Submissions)
+          .where(
+            inArray(
+              judge0Submissions.token,
+              db
+                .select({ token: judge0Submissions.token })
+                .from(judge0Submissions)
+                .where(
+                  and(
+                    sql`${judge0Submissions.statusId} >= ${STATUS.accepted}`,
+                    sql`coalesce(${judge0Submissions.finishedAt}, ${judge0Submissions.createdAt}) < ${before.toISOString()}::timestamptz`,
+                  ),
+                )
+                .limit(batch),
+            ),
+          )
+          .returning({ token: judge0Submissions.token });
+        removed += rows.length;
+        if (rows.length < batch) return removed;
+      }
     },
 
     /** Writes the outcome unless someone else already did. */

@@ -339,6 +339,11 @@ export function createJudge0Service(deps: {
       return tokens.map((token) => byToken.get(token) ?? null);
     },
 
+    /** Forgets finished submissions older than the retention; unfinished ones always stay. */
+    async prune(retentionMs: number): Promise<number> {
+      return repository.pruneFinished(new Date(clock.now().getTime() - retentionMs));
+    },
+
     /** Its job failed for good: the submission shows Internal Error (13), never Processing forever. */
     async abandon(token: string, reason: string) {
       const written = await repository.abandon(
