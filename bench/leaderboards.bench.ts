@@ -134,48 +134,44 @@ async function redisBenchmark(op: Op, key: string, requests: number): Promise<nu
   return rps;
 }
 
-/** `CLIENTS` loops in this process calling the store as the service does, for OP_MS. */
-async function driveStore(store: BoardStore, board: string, ops: readonly Op[]): Promise<number> {
-  const call = (op: Op) =>
-    op === 'update'
-      ? store.write([{ board, put: [entryOf(pick())] }])
-      : op === 'rank'
-        ? store.rankOf(board, userId(pick()))
-        : store.page(board, { offset: 0, limit: 10 });
+/** `CLIENTS` concurrent loops in this process, each making these calls in turn for OP_MS: calls/s. */
+async function loops(calls: ReadonlyArray<() => Promise<unknown>>): Promise<number> {
   let done = 0;
   const deadline = performance.now() + OP_MS;
   const startedAt = performance.now();
   await Promise.all(
     Array.from({ length: CLIENTS }, async () => {
       while (performance.now() < deadline) {
-        for (const op of ops) await call(op);
-        done += ops.length;
+        for (const call of calls) await call();
+        done += calls.length;
       }
     }),
   );
   return (done / (performance.now() - startedAt)) * 1000;
 }
 
+/** The store called as the service does. */
+function driveStore(store: BoardStore, board: string, ops: readonly Op[]): Promise<number> {
+  const call = (op: Op) => () =>
+    op === 'update'
+      ? store.write([{ board, put: [entryOf(pick())] }])
+      : op === 'rank'
+        ? store.rankOf(board, userId(pick()))
+        : store.page(board, { offset: 0, limit: 10 });
+  return loops(ops.map(call));
+}
+
 /**
  * The floor a Node client sets: the reference's own raw commands through ioredis from this
  * process (same loops, unpipelined), update + rank + top 10 in turn.
  */
-async function driveClient(connection: Redis, key: string): Promise<number> {
+function driveClient(connection: Redis, key: string): Promise<number> {
   const member = () => `member:${String(Math.floor(Math.random() * MEMBERS)).padStart(12, '0')}`;
-  let done = 0;
-  const deadline = performance.now() + OP_MS;
-  const startedAt = performance.now();
-  await Promise.all(
-    Array.from({ length: CLIENTS }, async () => {
-      while (performance.now() < deadline) {
-        await connection.zincrby(key, 1, member());
-        await connection.zrevrank(key, member());
-        await connection.zrevrange(key, 0, 9, 'WITHSCORES');
-        done += 3;
-      }
-    }),
-  );
-  return (done / (performance.now() - startedAt)) * 1000;
+  return loops([
+    () => connection.zincrby(key, 1, member()),
+    () => connection.zrevrank(key, member()),
+    () => connection.zrevrange(key, 0, 9, 'WITHSCORES'),
+  ]);
 }
 
 type StorePair = Record<Op | 'mixed' | 'client', { reference: number; candidate: number }> & {
