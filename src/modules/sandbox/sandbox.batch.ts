@@ -23,7 +23,7 @@ import {
 import { SUPERVISOR_PATH, supervisorBinary } from './sandbox.supervisor.ts';
 import type { Limits, RunResult } from './sandbox.types.ts';
 import { deriveVerdict } from './sandbox.verdict.ts';
-import { createWorkDir, removeWorkDir } from './sandbox.workdir.ts';
+import { createWorkDir, removeWorkDir, writeStepFiles } from './sandbox.workdir.ts';
 
 /** What may differ between the tests of one batch; the rest is the sandbox's (one cgroup, one tmpfs). */
 export type TestLimits = Pick<Limits, 'cpuMs' | 'wallMs' | 'outputBytes' | 'stderrBytes'>;
@@ -63,6 +63,11 @@ export async function runBatch(options: {
   program: BatchProgram;
   tests: readonly BatchTest[];
   logger: Logger;
+  /**
+   * A sandbox started earlier for this program's shape (`startBatchSandbox`), not yet used: the
+   * batch takes it over (and removes it) instead of starting one.
+   */
+  sandbox?: BatchSandbox;
   /** Called as each test's result is known, in order (progress for the judge's events). */
   onResult?: (index: number, result: RunResult) => void | Promise<void>;
 }): Promise<RunResult[]> {
@@ -75,10 +80,11 @@ export async function runBatch(options: {
     await options.onResult?.(results.length - 1, result);
   };
   let lost: Lost = null;
-  let cgroup: StepCgroup | null = null;
-  let workDir: string | null = null;
-  let session: Session | null = null;
+  let sandbox: BatchSandbox | null = options.sandbox ?? null;
   try {
+    if (sandbox && sandbox.key !== batchShapeKey(program)) {
+      throw new BrokenBatch('the started sandbox is for another program shape');
+    }
     for (const test of tests) {
       const problem = limitsProblem(limitsOf(test));
       if (problem) throw new BrokenBatch(`invalid sandbox limits: ${problem}`);
@@ -87,43 +93,21 @@ export async function runBatch(options: {
       }
     }
     if (tests.length === 0) return [];
-    const binary = await supervisorBinary(host);
-    cgroup = host.cgroups.create({
-      limits: {
-        memoryBytes: program.limits.memoryBytes,
-        processes: program.limits.processes + SUPERVISOR_PROCESSES,
-      },
-    });
-    workDir = await createWorkDir({
-      workRoot: host.workRoot,
-      prefix: 'batch',
-      files: program.files,
-      uid: host.uid,
-      gid: host.gid,
-      writable: false,
-    });
-    session = startSession({ host, program, cgroup, workDir, binary });
-    await session.ready();
+    sandbox ??= await startBatchSandbox({ host, shape: program, logger: options.logger });
+    // Written before the first test, while only the (trusted) supervisor runs in the sandbox.
+    await writeStepFiles(sandbox.workDir, program.files);
+    await sandbox.ready;
     for (const [seq, test] of tests.entries()) {
-      const outcome = await session.runTest({ seq, test, limits: limitsOf(test), logger });
+      const outcome = await sandbox.session.runTest({ seq, test, limits: limitsOf(test), logger });
       lost = outcome.lost;
       if (outcome.result) await record(outcome.result);
       if (lost) break;
     }
   } catch (error) {
     lost = { kind: error instanceof BrokenBatch ? 'broken' : 'fresh', reason: String(error) };
-    logger.error({ err: error, cgroup: cgroup?.id }, 'sandbox batch failed in the harness');
+    logger.error({ err: error, cgroup: sandbox?.cgroup.id }, 'sandbox batch failed in the harness');
   } finally {
-    await session?.close();
-    try {
-      await cgroup?.destroy();
-    } catch (error) {
-      logger.error({ err: error, cgroup: cgroup?.id }, 'sandbox cgroup not removed');
-    }
-    if (workDir)
-      await removeWorkDir(workDir).catch((error: unknown) => {
-        logger.error({ err: error }, 'sandbox work directory not removed');
-      });
+    await sandbox?.dispose();
   }
   if (lost && results.length < tests.length) {
     const rest = tests.length - results.length;
@@ -153,12 +137,117 @@ export async function runBatch(options: {
   return results;
 }
 
+/** What a batch sandbox is started with: a program without its files. */
+export type BatchShape = Omit<BatchProgram, 'files'>;
+
+/**
+ * Batches whose programs have equal keys can use each other's sandboxes: the same command, the
+ * same environment and binds, the same sandbox-wide limits (per-test limits do not count).
+ */
+export function batchShapeKey(shape: BatchShape): string {
+  const { limits } = shape;
+  return JSON.stringify([
+    shape.argv,
+    Object.entries(shape.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    shape.readOnlyPaths ?? [],
+    limits.memoryBytes,
+    limits.processes,
+    limits.tmpBytes,
+    limits.openFiles,
+    limits.fileSizeBytes,
+  ]);
+}
+
+/**
+ * A per-submission sandbox: its cgroup, its work directory (empty until a batch writes its
+ * program's files) and the supervisor, waiting for the first test. Used by one batch only.
+ */
+export interface BatchSandbox {
+  readonly key: string;
+  readonly cgroup: StepCgroup;
+  readonly workDir: string;
+  readonly session: Session;
+  /** Settles when the supervisor said it is ready (or could not start). */
+  readonly ready: Promise<void>;
+  /** False once the sandbox has exited or is being removed. */
+  alive(): boolean;
+  /** Ends the sandbox and removes its cgroup and work directory. Never throws. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * Starts the sandbox of a batch before its program is known (starting one is most of a small
+ * batch's cost: the cgroup moves, bwrap's mounts), so that it can be done while the machine
+ * waits, or while the program compiles. Nothing of a user runs in it until a batch sends a test.
+ */
+export async function startBatchSandbox(options: {
+  host: SandboxHost;
+  shape: BatchShape;
+  logger: Logger;
+}): Promise<BatchSandbox> {
+  const { host, shape } = options;
+  const logger = options.logger.child({ component: 'sandbox', kind: 'batch' });
+  const binary = await supervisorBinary(host);
+  const cgroup = host.cgroups.create({
+    limits: {
+      memoryBytes: shape.limits.memoryBytes,
+      processes: shape.limits.processes + SUPERVISOR_PROCESSES,
+    },
+  });
+  let workDir: string | null = null;
+  let session: Session | null = null;
+  let disposed: Promise<void> | null = null;
+  const dispose = () => {
+    disposed ??= (async () => {
+      await session?.close();
+      try {
+        await cgroup.destroy();
+      } catch (error) {
+        logger.error({ err: error, cgroup: cgroup.id }, 'sandbox cgroup not removed');
+      }
+      if (workDir)
+        await removeWorkDir(workDir).catch((error: unknown) => {
+          logger.error({ err: error }, 'sandbox work directory not removed');
+        });
+    })();
+    return disposed;
+  };
+  try {
+    workDir = await createWorkDir({
+      workRoot: host.workRoot,
+      prefix: 'batch',
+      files: {},
+      uid: host.uid,
+      gid: host.gid,
+      writable: false,
+    });
+    session = startSession({ host, shape, cgroup, workDir, binary });
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+  const ready = session.ready();
+  // Awaited by the batch that uses it; a sandbox that never gets used must not reject unheard.
+  ready.catch(() => undefined);
+  const started = session;
+  return {
+    key: batchShapeKey(shape),
+    cgroup,
+    workDir,
+    session: started,
+    ready,
+    alive: () => disposed === null && !started.exited(),
+    dispose,
+  };
+}
+
 class BrokenBatch extends Error {
   override name = 'BrokenBatch';
 }
 
 interface Session {
   ready(): Promise<void>;
+  exited(): boolean;
   runTest(options: {
     seq: number;
     test: BatchTest;
@@ -170,12 +259,12 @@ interface Session {
 
 function startSession(options: {
   host: SandboxHost;
-  program: BatchProgram;
+  shape: BatchShape;
   cgroup: StepCgroup;
   workDir: string;
   binary: string;
 }): Session {
-  const { host, program, cgroup } = options;
+  const { host, shape: program, cgroup } = options;
   const { limits } = program;
   let harnessError: unknown = null;
   const spawned = spawnSandboxed({
@@ -419,7 +508,7 @@ function startSession(options: {
     }
   };
 
-  return { ready, runTest, close };
+  return { ready, exited: () => exited, runTest, close };
 }
 
 function difference(now: EventCounts, before: EventCounts): EventCounts {

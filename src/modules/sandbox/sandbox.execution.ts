@@ -25,6 +25,9 @@ const MiB = 1024 * 1024;
 /** The `SANDBOX*` settings (config.ts), without the runs route's rate limit. */
 export type ExecutionSettings = Omit<Config['sandbox'], 'runsPerMinute' | 'submissionsPerMinute'>;
 
+/** A sandbox started ahead and not used within this is removed (it holds a cgroup and 2 processes). */
+const START_AHEAD_IDLE_MS = 60_000;
+
 type Ready =
   | { ok: true; status: SandboxStatus; service: SandboxService; close: () => Promise<void> }
   | { ok: false; status: SandboxStatus };
@@ -62,10 +65,9 @@ export function createExecutionService(options: {
     maxWallMs: settings.maxWallMs,
     maxMemoryBytes: settings.maxMemoryMb * MiB,
   };
-  const pool = createFairPool({
-    size: settings.poolSize ?? availableParallelism(),
-    maxQueued: settings.queueMax,
-  });
+  const poolSize = settings.poolSize ?? availableParallelism();
+  const pool = createFairPool({ size: poolSize, maxQueued: settings.queueMax });
+  const startAhead = settings.startAhead ?? poolSize;
 
   const closing = new AbortController();
   const detect = async (): Promise<Ready> => {
@@ -134,11 +136,21 @@ export function createExecutionService(options: {
       return down(failed);
     }
     const { specs, ...found } = await probe();
-    const service = createSandboxService({ host, logger, languages: specs });
+    const service = createSandboxService({
+      host,
+      logger,
+      languages: specs,
+      ...(startAhead > 0
+        ? { startAhead: { capacity: startAhead, idleMs: START_AHEAD_IDLE_MS } }
+        : {}),
+    });
     return {
       ok: true,
       service,
-      close: () => host.close(),
+      close: async () => {
+        await service.close();
+        await host.close();
+      },
       status: {
         available: true,
         reason: null,
@@ -224,6 +236,11 @@ export function createExecutionService(options: {
     const state = await admit(request.language);
     // One slot for the whole submission: compile once, then every test in order.
     return inPool(request.owner, async () => {
+      const runLimits = { ...run, ...request.limits };
+      // The tests' sandbox starts while the program compiles (when none is started already).
+      if (state.status.compiled.includes(request.language)) {
+        state.service.prepareRunMany({ language: request.language, limits: runLimits });
+      }
       const prepared = await state.service.prepare({
         language: request.language,
         source: request.source,
@@ -236,7 +253,7 @@ export function createExecutionService(options: {
       const tests = await state.service.runMany({
         program: prepared.program,
         tests: request.tests.map((test) => ({ stdin: test.stdin })),
-        limits: { ...run, ...request.limits },
+        limits: runLimits,
         ...(request.onTest ? { onResult: request.onTest } : {}),
       });
       return { compile, tests };

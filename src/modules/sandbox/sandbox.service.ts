@@ -1,5 +1,5 @@
 import type { Logger } from '../../platform/logger/logger.ts';
-import { type BatchTest, runBatch } from './sandbox.batch.ts';
+import { type BatchShape, type BatchTest, runBatch } from './sandbox.batch.ts';
 import type { SandboxHost } from './sandbox.host.ts';
 import { BASE_ENV, expandArgv, LANGUAGES, type LanguageSpec } from './sandbox.languages.ts';
 import {
@@ -9,6 +9,7 @@ import {
 } from './sandbox.limits.ts';
 import { runInSandbox, type SandboxStep, type StepOutcome } from './sandbox.runner.ts';
 import type { Limits, RunResult, StepFile } from './sandbox.types.ts';
+import { createWarmBatches } from './sandbox.warm.ts';
 
 /** What a compile leaves for the runs: the files each run's fresh work directory starts with. */
 export interface Program {
@@ -35,7 +36,14 @@ export function createSandboxService(
     logger: Logger;
     languages?: readonly LanguageSpec[];
   } & (
-    | { host: SandboxHost }
+    | {
+        host: SandboxHost;
+        /**
+         * Start per-submission sandboxes ahead of need (sandbox.warm.ts): up to `capacity` kept,
+         * each removed after `idleMs` unused. Off unless given.
+         */
+        startAhead?: { capacity: number; idleMs: number };
+      }
     /** How a step runs without bwrap (`SANDBOX=unsafe-none`, see sandbox.unsafe.ts). */
     | { runStep: (step: SandboxStep) => Promise<StepOutcome> }
   ),
@@ -46,6 +54,10 @@ export function createSandboxService(
     'host' in deps
       ? (step: SandboxStep) => runInSandbox({ host: deps.host, logger, step })
       : deps.runStep;
+  const ahead =
+    'host' in deps && deps.startAhead
+      ? createWarmBatches({ host: deps.host, logger, ...deps.startAhead })
+      : null;
 
   const languageOf = (id: string) => {
     const language = languages.find((candidate) => candidate.id === id);
@@ -108,10 +120,19 @@ export function createSandboxService(
     return result;
   }
 
+  /** The sandbox-wide part of a language's batch at these limits (its program without files). */
+  const batchShape = (language: LanguageSpec, limits: Limits): BatchShape => ({
+    argv: expandArgv(language.run, limits),
+    limits,
+    env: { ...BASE_ENV, ...language.env },
+    readOnlyPaths: language.readOnlyPaths ?? [],
+  });
+
   /**
    * Runs every test of one program in one sandbox (sandbox.batch.ts): one result per test, in
    * order. `limits` are the sandbox's; a test may change its CPU, wall and output limits. Without
-   * a host (`SANDBOX=unsafe-none`) the tests run one by one.
+   * a host (`SANDBOX=unsafe-none`) the tests run one by one. With `startAhead`, a sandbox started
+   * earlier for the same shape is used when there is one, and the next is started afterwards.
    */
   async function runMany(options: {
     program: Program;
@@ -134,22 +155,50 @@ export function createSandboxService(
       }
       return results;
     }
-    return runBatch({
-      host: deps.host,
-      logger,
-      tests: options.tests,
-      ...(options.onResult ? { onResult: options.onResult } : {}),
-      program: {
-        argv: expandArgv(language.run, limits),
-        files: options.program.files,
-        limits,
-        env: { ...BASE_ENV, ...language.env },
-        readOnlyPaths: language.readOnlyPaths ?? [],
-      },
-    });
+    const shape = batchShape(language, limits);
+    const sandbox = await ahead?.take(shape);
+    try {
+      return await runBatch({
+        host: deps.host,
+        logger,
+        tests: options.tests,
+        ...(sandbox ? { sandbox } : {}),
+        ...(options.onResult ? { onResult: options.onResult } : {}),
+        program: { ...shape, files: options.program.files },
+      });
+    } finally {
+      ahead?.prepare(shape);
+    }
   }
 
-  return { languages: () => languages, prepare, run, runMany };
+  /**
+   * Starts the sandbox a `runMany` of this language at these limits will use, in the background
+   * (with `startAhead`; otherwise nothing): a judge calls it before it compiles.
+   */
+  function prepareRunMany(options: { language: string; limits?: Partial<Limits> }): void {
+    if (!ahead) return;
+    const language = languageOf(options.language);
+    ahead.prepare(
+      batchShape(language, withFloors(language, { ...DEFAULT_RUN_LIMITS, ...options.limits })),
+    );
+  }
+
+  return {
+    languages: () => languages,
+    prepare,
+    run,
+    runMany,
+    prepareRunMany,
+    /** Settles once no sandbox is being started ahead (benchmarks wait for it before timing). */
+    startedAhead: async () => {
+      await ahead?.settled();
+      return ahead?.size() ?? 0;
+    },
+    /** Removes the sandboxes started ahead. */
+    close: async () => {
+      await ahead?.close();
+    },
+  };
 }
 
 export type SandboxService = ReturnType<typeof createSandboxService>;

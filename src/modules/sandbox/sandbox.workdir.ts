@@ -39,20 +39,32 @@ export async function createWorkDir(options: {
   for (const name of Object.keys(options.files)) assertSafeFileName(name);
   const dir = mkdtempSync(join(options.workRoot, `${options.prefix}-`));
   try {
-    for (const [name, file] of Object.entries(options.files)) {
-      const write = { flag: 'wx', mode: file.executable ? 0o555 : 0o444 };
-      if (Buffer.byteLength(file.content) <= SYNC_WRITE_BYTES) {
-        writeFileSync(join(dir, name), file.content, write);
-      } else {
-        await writeFile(join(dir, name), file.content, write);
-      }
-    }
+    await writeStepFiles(dir, options.files);
     chownSync(dir, options.uid, options.gid);
     chmodSync(dir, options.writable ? 0o700 : 0o500);
     return dir;
   } catch (error) {
     await removeWorkDir(dir);
     throw error;
+  }
+}
+
+/**
+ * Writes a step's files, root-owned and read-only, into its directory: only before anything of
+ * a user has run in it (`wx`: an existing name is an error, never overwritten or followed).
+ */
+export async function writeStepFiles(
+  dir: string,
+  files: Readonly<Record<string, StepFile>>,
+): Promise<void> {
+  for (const name of Object.keys(files)) assertSafeFileName(name);
+  for (const [name, file] of Object.entries(files)) {
+    const write = { flag: 'wx', mode: file.executable ? 0o555 : 0o444 };
+    if (Buffer.byteLength(file.content) <= SYNC_WRITE_BYTES) {
+      writeFileSync(join(dir, name), file.content, write);
+    } else {
+      await writeFile(join(dir, name), file.content, write);
+    }
   }
 }
 

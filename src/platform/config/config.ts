@@ -90,6 +90,9 @@ const envSchema = z.object({
     z.coerce.number({ error: 'must be a number' }).int('must be a whole number').positive(),
   ),
   SANDBOX_QUEUE_MAX: positiveInt(200),
+  SANDBOX_START_AHEAD: optional(
+    z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0).max(64),
+  ),
   SANDBOX_CPU_MS: positiveInt(2_000),
   SANDBOX_WALL_MS: positiveInt(5_000),
   SANDBOX_MEMORY_MB: positiveInt(256),
@@ -153,6 +156,8 @@ export type Config = Readonly<{
     poolSize: number | undefined;
     /** Runs waiting beyond the pool; past this a run is refused with 503 and retry-after. */
     queueMax: number;
+    /** Per-submission sandboxes kept started ahead of need; defaults to the pool size, 0 is off. */
+    startAhead?: number | undefined;
     cpuMs: number;
     wallMs: number;
     memoryMb: number;
@@ -281,6 +286,7 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
       mode: raw.SANDBOX,
       poolSize: raw.SANDBOX_POOL_SIZE,
       queueMax: raw.SANDBOX_QUEUE_MAX,
+      startAhead: raw.SANDBOX_START_AHEAD,
       cpuMs: raw.SANDBOX_CPU_MS,
       wallMs: raw.SANDBOX_WALL_MS,
       memoryMb: raw.SANDBOX_MEMORY_MB,

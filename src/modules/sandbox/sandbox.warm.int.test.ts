@@ -1,0 +1,156 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../platform/logger/logger.ts';
+import { type BatchShape, runBatch } from './sandbox.batch.ts';
+import { BASE_ENV } from './sandbox.languages.ts';
+import { createSandboxService } from './sandbox.service.ts';
+import {
+  leftoverCgroups,
+  newMarker,
+  openTestSandbox,
+  processesWithMarker,
+  reportMissingSandbox,
+  TIGHT_LIMITS,
+  text,
+} from './sandbox.test-utils.ts';
+import { createWarmBatches } from './sandbox.warm.ts';
+
+const sandbox = await openTestSandbox();
+
+const ECHO = 'import sys\nprint(sys.stdin.read().upper())\n';
+
+describe.runIf(sandbox.available)('sandboxes started ahead of a batch', () => {
+  if (!sandbox.available) return;
+  const { host } = sandbox;
+  const logger = createLogger({ level: 'silent' });
+  let marker = '';
+  const shape = (memoryBytes = TIGHT_LIMITS.memoryBytes): BatchShape => ({
+    argv: ['/usr/bin/python3', '-B', 'main.py'],
+    limits: { ...TIGHT_LIMITS, memoryBytes },
+    env: { ...BASE_ENV, ASSAY_MARK: marker },
+  });
+  const stepDirectories = () =>
+    readdirSync(host.workRoot).filter((name) => !name.startsWith('supervisor-'));
+
+  beforeEach(() => {
+    marker = newMarker();
+  });
+
+  afterEach(() => {
+    expect(processesWithMarker(marker), 'stray processes').toEqual([]);
+    expect(leftoverCgroups(host), 'leftover cgroups').toEqual([]);
+    expect(stepDirectories(), 'leftover work directories').toEqual([]);
+  });
+
+  afterAll(() => host.close());
+
+  it('serves one batch only: it is removed afterwards and the next batch gets another', async () => {
+    const warm = createWarmBatches({ host, logger, capacity: 2, idleMs: 60_000 });
+    warm.prepare(shape());
+    warm.prepare(shape()); // one per shape is enough: the second call starts nothing
+    await warm.settled();
+    expect(warm.size()).toBe(1);
+    expect(new Set(leftoverCgroups(host)).size).toBe(1);
+
+    const first = await warm.take(shape());
+    expect(first).not.toBeNull();
+    expect(await warm.take(shape())).toBeNull();
+    if (!first) return;
+    // Nothing of the program is there before the batch writes it.
+    expect(readdirSync(first.workDir)).toEqual([]);
+    const results = await runBatch({
+      host,
+      logger,
+      sandbox: first,
+      program: { ...shape(), files: { 'main.py': { content: ECHO } } },
+      tests: [{ stdin: 'one' }, { stdin: 'two' }],
+    });
+    expect(results.map((result) => [result.verdict, text(result.stdout)])).toEqual([
+      ['ok', 'ONE\n'],
+      ['ok', 'TWO\n'],
+    ]);
+    expect(first.alive()).toBe(false);
+    expect(existsSync(first.workDir)).toBe(false);
+
+    warm.prepare(shape());
+    await warm.settled();
+    const second = await warm.take(shape());
+    expect(second).not.toBeNull();
+    expect(second?.workDir).not.toBe(first.workDir);
+    expect(second?.cgroup.id).not.toBe(first.cgroup.id);
+    await second?.dispose();
+    await warm.close();
+  });
+
+  it('is kept for its own shape only, and a batch still starting is waited for', async () => {
+    const warm = createWarmBatches({ host, logger, capacity: 2, idleMs: 60_000 });
+    warm.prepare(shape());
+    await warm.settled();
+    // Another memory limit is another cgroup: not this sandbox.
+    expect(await warm.take(shape(TIGHT_LIMITS.memoryBytes * 2))).toBeNull();
+    expect(warm.size()).toBe(1);
+
+    warm.prepare(shape(TIGHT_LIMITS.memoryBytes * 2));
+    const claimed = await warm.take(shape(TIGHT_LIMITS.memoryBytes * 2)); // not awaited: starting
+    expect(claimed?.alive()).toBe(true);
+    await claimed?.dispose();
+    await warm.settled();
+    expect(warm.size()).toBe(1);
+    await warm.close();
+    expect(warm.size()).toBe(0);
+  });
+
+  it('is removed unused after its idle time, and at most `capacity` are kept', async () => {
+    const warm = createWarmBatches({ host, logger, capacity: 2, idleMs: 300 });
+    for (const factor of [1, 2, 3]) {
+      warm.prepare(shape(TIGHT_LIMITS.memoryBytes * factor));
+      await warm.settled();
+    }
+    expect(warm.size()).toBe(2);
+    // The oldest went first.
+    expect(await warm.take(shape())).toBeNull();
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(warm.size()).toBe(0);
+    await warm.close();
+  });
+
+  it('a kept sandbox that died is not handed out', async () => {
+    const warm = createWarmBatches({ host, logger, capacity: 1, idleMs: 60_000 });
+    warm.prepare(shape());
+    await warm.settled();
+    for (const pid of processesWithMarker(marker)) {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'latin1').startsWith('/.assay/')) {
+        process.kill(pid, 'SIGKILL');
+      }
+    }
+    for (let tries = 0; tries < 100 && processesWithMarker(marker).length > 0; tries += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await warm.take(shape())).toBeNull();
+    await warm.close();
+  });
+
+  it('through the service: each runMany leaves the next one started, and close removes it', async () => {
+    const service = createSandboxService({
+      host,
+      logger,
+      startAhead: { capacity: 2, idleMs: 60_000 },
+    });
+    const program = { language: 'python', files: { 'main.py': { content: ECHO } } };
+    for (const input of ['first', 'second', 'third']) {
+      const [result] = await service.runMany({
+        program,
+        tests: [{ stdin: input }],
+        limits: { memoryBytes: TIGHT_LIMITS.memoryBytes },
+      });
+      expect(text(result?.stdout ?? Buffer.alloc(0))).toBe(`${input.toUpperCase()}\n`);
+      expect(await service.startedAhead()).toBe(1);
+      expect(new Set(leftoverCgroups(host)).size).toBe(1);
+    }
+    await service.close();
+    expect(await service.startedAhead()).toBe(0);
+  });
+});
+
+if (!sandbox.available) reportMissingSandbox('sandboxes started ahead', sandbox.reason);
