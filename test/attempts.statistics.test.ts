@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { answerRecord } from '../src/modules/attempts/attempts.models.ts';
 import {
@@ -305,5 +305,53 @@ describe.each(databaseKinds())('quiz aggregates in SQL on %s', (kind) => {
       if (row.earned === null) expect(earned).toBeNull();
       else expect(earned).toBeCloseTo(row.earned as number, 9);
     }
+  });
+  it('keeps the outcome arrays equal to the outcomes, element by element, also after a regrade (migration 0014)', async () => {
+    const columns = {
+      id: attempts.id,
+      outcomes: attempts.outcomes,
+      questions: attempts.outcomeQuestions,
+      marks: attempts.outcomeMarks,
+      maxima: attempts.outcomeMaxima,
+      answered: attempts.outcomeAnswered,
+      picks: attempts.outcomePicks,
+    };
+    const check = (row: Awaited<ReturnType<typeof read>>[number]) => {
+      if (row.outcomes === null) {
+        expect(row.questions).toBeNull();
+        return;
+      }
+      expect(row.questions).toEqual(row.outcomes.map((o) => o.questionId));
+      expect(row.marks).toEqual(row.outcomes.map((o) => o.earned));
+      expect(row.maxima).toEqual(row.outcomes.map((o) => o.max));
+      expect(row.answered).toEqual(row.outcomes.map((o) => o.answered ?? null));
+      expect(row.picks?.map((p) => (p === null ? null : JSON.parse(p)))).toEqual(
+        row.outcomes.map((o) => o.picked ?? null),
+      );
+    };
+    const read = () => database.db.select(columns).from(attempts);
+    const rows = await read();
+    expect(rows.some((row) => row.outcomes !== null && row.outcomes.some((o) => o.picked))).toBe(
+      true,
+    );
+    for (const row of rows) check(row);
+
+    // A code answer judged after submit rewrites the outcomes: the arrays follow.
+    const graded = rows.find((row) => row.outcomes !== null && row.outcomes.length > 0);
+    if (!graded?.outcomes) throw new Error('no graded attempt generated');
+    const regraded = graded.outcomes.map((o, index) =>
+      index === 0 ? { ...o, earned: o.max, correct: true } : o,
+    );
+    await database.db
+      .update(attempts)
+      .set({ outcomes: regraded })
+      .where(eq(attempts.id, graded.id));
+    const [after] = await database.db
+      .select(columns)
+      .from(attempts)
+      .where(eq(attempts.id, graded.id));
+    if (!after) throw new Error('attempt gone');
+    check(after);
+    expect(after.marks?.[0]).toBe(regraded[0]?.max);
   });
 });

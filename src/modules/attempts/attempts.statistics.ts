@@ -224,7 +224,8 @@ export function createAttemptStatistics(db: Database) {
       const choice = JSON.stringify(input.choiceQuestionIds);
       const query = sql`
         with counted as not materialized (
-          select a.id, a.score, a.max_score, a.earned, a.outcomes, a.started_at, a.submitted_at
+          select a.id, a.score, a.max_score, a.earned, a.started_at, a.submitted_at,
+            a.outcome_questions, a.outcome_marks, a.outcome_maxima, a.outcome_answered, a.outcome_picks
           from ${attempts} a
           where a.quiz_id = ${quizId} and a.${FINISHED} and ${selected(input.selection, quizId)}
         ),
@@ -247,13 +248,14 @@ export function createAttemptStatistics(db: Database) {
           from percentages group by 1
         ),
         -- One row per (attempt, question): its mark and the rest of that attempt's marks (the
-        -- attempt's recorded total minus the mark: no second pass over its outcomes). The picked
-        -- options stay JSON text: hashed as text here, parsed only in the few distribution rows.
+        -- attempt's recorded total minus the mark: no second pass over its outcomes), read from
+        -- the outcomes' array columns (no JSON parsed here). The picked options stay JSON text:
+        -- hashed as text here, parsed only in the few distribution rows.
         items as (
-          select o."questionId" as question_id, o.earned as mark, o.max as max_mark,
-            c.earned - o.earned as rest, o.answered, o.picked
-          from counted c cross join lateral jsonb_to_recordset(coalesce(c.outcomes, '[]'::jsonb))
-            as o("questionId" text, earned float8, max float8, answered boolean, picked text)
+          select o.question_id, o.mark, o.max_mark, c.earned - o.mark as rest, o.answered, o.picked
+          from counted c cross join lateral unnest(c.outcome_questions, c.outcome_marks,
+            c.outcome_maxima, c.outcome_answered, c.outcome_picks)
+            as o(question_id, mark, max_mark, answered, picked)
         ),
         -- One pass that only counts: the joint distribution of (mark, rest, what was answered)
         -- per question. These take few distinct values, so everything else is computed from
@@ -334,7 +336,7 @@ export function createAttemptStatistics(db: Database) {
           select aa.question_id, aa.answer, count(*)::int as n
           from ${attemptAnswers} aa
           where exists (select 1 from joint where answered is null) and aa.attempt_id in (
-            select id from counted where coalesce(outcomes, '[]'::jsonb) -> 0 -> 'answered' is null)
+            select id from counted where outcome_answered[1] is null)
           group by 1, 2
         ),
         legacy_given as (
