@@ -102,6 +102,33 @@ describe.each(backends())('queue contract: $name', (backend) => {
     expect(await effectRuns(database.db, 'dedupe')).toBe(1);
   });
 
+  it('enqueues made at the same time become their jobs; one delivered many times at once is claimed once', async () => {
+    // Concurrent enqueues share one INSERT (group commit): each still learns whether it was new.
+    const enqueued = await Promise.all([
+      ...Array.from({ length: 30 }, (_, index) =>
+        queue.enqueue('test.record', { key: `burst-${index}` }),
+      ),
+      queue.enqueue('test.record', { key: 'twice' }, { jobId: 'same.1' }),
+      queue.enqueue('test.record', { key: 'twice' }, { jobId: 'same.1' }),
+    ]);
+    expect(enqueued.filter((job) => job.created)).toHaveLength(31);
+    expect(enqueued.slice(-2).map((job) => job.created)).toEqual([true, false]);
+    // The same id delivered several times at once is claimed in one statement, by one only.
+    const claimed = await queue.ledger.claimMany(
+      ['same.1', 'burst-x', 'same.1', 'same.1'],
+      'w1',
+      60_000,
+    );
+    expect(claimed.map((row) => row?.id ?? null)).toEqual(['same.1', null, null, null]);
+    expect(await queue.ledger.completeMany(['same.1', 'same.1'], 'w2')).toEqual([false, false]);
+    expect(await queue.ledger.completeMany(['same.1', 'same.1'], 'w1')).toEqual([true, false]);
+    const { seen } = await start(queue);
+    await Promise.all(enqueued.map((job) => finished(job.id)));
+    for (let index = 0; index < 30; index += 1) expect(seen.get(`burst-${index}`)).toBe(1);
+    // Completed above without running: it is done, whoever delivers it again.
+    expect(seen.get('twice')).toBeUndefined();
+  });
+
   it('retries a failing job with growing delays until it succeeds', async () => {
     await start(queue);
     const job = await queue.enqueue('test.flaky', { key: 'flaky', failTimes: 2 });

@@ -5,37 +5,69 @@ import { type JobRow, jobs } from './jobs.tables.ts';
 const ms = (value: number) => sql`(${value}::double precision * interval '1 millisecond')`;
 
 /** Data access for the job ledger. Every state change is a conditional update, so racing workers cannot both win. */
+/** A job as enqueued: its row is made from this. */
+export type NewJob = {
+  id: string;
+  type: string;
+  queue: string;
+  payload: Record<string, unknown>;
+  maxAttempts: number;
+  delayMs: number;
+};
+
+const rowOf = (job: NewJob) => ({
+  id: job.id,
+  type: job.type,
+  queue: job.queue,
+  payload: job.payload,
+  maxAttempts: job.maxAttempts,
+  runAt: sql`now() + ${ms(job.delayMs)}`,
+});
+
+/** What completing a job sets. */
+const completed = () => ({
+  status: 'completed' as const,
+  leaseUntil: null,
+  lastError: null,
+  updatedAt: sql`now()`,
+  finishedAt: sql`now()`,
+});
+
+/** Data access for the job ledger. Every state change is a conditional update, so racing workers cannot both win. */
 export function createJobLedger(db: Database) {
   return {
-    async insert(
-      executor: Executor,
-      job: {
-        id: string;
-        type: string;
-        queue: string;
-        payload: Record<string, unknown>;
-        maxAttempts: number;
-        delayMs: number;
-      },
-    ): Promise<boolean> {
+    /** Whether the job is new (a known id is left as it is). */
+    async insert(executor: Executor, job: NewJob): Promise<boolean> {
       const rows = await executor
         .insert(jobs)
-        .values({
-          id: job.id,
-          type: job.type,
-          queue: job.queue,
-          payload: job.payload,
-          maxAttempts: job.maxAttempts,
-          runAt: sql`now() + ${ms(job.delayMs)}`,
-        })
+        .values(rowOf(job))
         .onConflictDoNothing({ target: jobs.id })
         .returning({ id: jobs.id });
       return rows.length === 1;
     },
 
-    /** Takes the job if it is due, or if its last holder's lease ran out. */
-    async claim(id: string, workerId: string, leaseMs: number): Promise<JobRow | undefined> {
-      const [row] = await db
+    /** `insert` for many jobs in one statement: per job, whether it was new. */
+    async insertMany(jobsToInsert: readonly NewJob[]): Promise<boolean[]> {
+      const rows = await db
+        .insert(jobs)
+        .values(jobsToInsert.map(rowOf))
+        .onConflictDoNothing({ target: jobs.id })
+        .returning({ id: jobs.id });
+      // The same id twice in one statement: the first one is the new job.
+      const created = new Set(rows.map((row) => row.id));
+      return jobsToInsert.map((job) => created.delete(job.id));
+    },
+
+    /**
+     * `claim` for many jobs in one statement. An id given twice (delivered twice) is claimed
+     * once: the first caller gets the row, the other nothing.
+     */
+    async claimMany(
+      ids: readonly string[],
+      workerId: string,
+      leaseMs: number,
+    ): Promise<Array<JobRow | undefined>> {
+      const rows = await db
         .update(jobs)
         .set({
           status: 'running',
@@ -46,7 +78,7 @@ export function createJobLedger(db: Database) {
         })
         .where(
           and(
-            eq(jobs.id, id),
+            inArray(jobs.id, [...new Set(ids)]),
             or(
               and(eq(jobs.status, 'pending'), sql`${jobs.runAt} <= now()`),
               and(eq(jobs.status, 'running'), sql`${jobs.leaseUntil} < now()`),
@@ -54,7 +86,29 @@ export function createJobLedger(db: Database) {
           ),
         )
         .returning();
-      return row;
+      const claimed = new Map(rows.map((row) => [row.id, row]));
+      return ids.map((id) => {
+        const row = claimed.get(id);
+        claimed.delete(id);
+        return row;
+      });
+    },
+
+    /** `complete` outside a transaction for many jobs of one worker, in one statement. */
+    async completeMany(ids: readonly string[], workerId: string): Promise<boolean[]> {
+      const rows = await db
+        .update(jobs)
+        .set(completed())
+        .where(
+          and(
+            inArray(jobs.id, [...new Set(ids)]),
+            eq(jobs.status, 'running'),
+            eq(jobs.leasedBy, workerId),
+          ),
+        )
+        .returning({ id: jobs.id });
+      const done = new Set(rows.map((row) => row.id));
+      return ids.map((id) => done.delete(id));
     },
 
     async extendLease(id: string, workerId: string, leaseMs: number): Promise<boolean> {
@@ -69,13 +123,7 @@ export function createJobLedger(db: Database) {
     async complete(executor: Executor, id: string, workerId: string): Promise<boolean> {
       const rows = await executor
         .update(jobs)
-        .set({
-          status: 'completed',
-          leaseUntil: null,
-          lastError: null,
-          updatedAt: sql`now()`,
-          finishedAt: sql`now()`,
-        })
+        .set(completed())
         .where(and(eq(jobs.id, id), eq(jobs.status, 'running'), eq(jobs.leasedBy, workerId)))
         .returning({ id: jobs.id });
       return rows.length === 1;

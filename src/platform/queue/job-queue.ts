@@ -3,6 +3,7 @@ import { setMaxListeners } from 'node:events';
 import type { Database, Executor, Transaction } from '../db/database.ts';
 import type { Logger } from '../logger/logger.ts';
 import { messageIdFor, retryDelayMs } from './backoff.ts';
+import { createBatcher } from './batcher.ts';
 import { createJobLedger } from './job-ledger.ts';
 import type {
   Consumer,
@@ -34,6 +35,11 @@ async function gaveUp(
   }
 }
 const SWEEP_BATCH = 500;
+/**
+ * Ledger writes made at the same time share one statement (group commit, batcher.ts): at most
+ * this many rows each, and this many statements of a kind in flight (the pool has more).
+ */
+const LEDGER_BATCH = { maxBatch: 200, concurrency: 2 } as const;
 
 class LeaseLostError extends Error {
   constructor(jobId: string) {
@@ -75,6 +81,7 @@ export type RunningWorker = {
 export function createJobQueue<M extends JobMapShape>(options: JobQueueOptions<M>) {
   const { db, driver, catalogue, logger } = options;
   const ledger = createJobLedger(db);
+  const insertBatched = createBatcher({ run: ledger.insertMany, ...LEDGER_BATCH });
 
   const specOf = (type: string): Required<JobSpec> => {
     const spec = (catalogue as Record<string, JobSpec | undefined>)[type];
@@ -100,14 +107,9 @@ export function createJobQueue<M extends JobMapShape>(options: JobQueueOptions<M
     const spec = specOf(type);
     const id = enqueueOptions.jobId ?? randomUUID();
     const delayMs = Math.max(0, enqueueOptions.delayMs ?? 0);
-    const created = await ledger.insert(executor, {
-      id,
-      type,
-      queue: spec.queue,
-      payload,
-      maxAttempts: spec.maxAttempts,
-      delayMs,
-    });
+    const job = { id, type, queue: spec.queue, payload, maxAttempts: spec.maxAttempts, delayMs };
+    // Outside a transaction, enqueues made at the same time are one INSERT.
+    const created = executor === db ? await insertBatched(job) : await ledger.insert(executor, job);
     const dispatch = async () => {
       if (!created) return;
       try {
@@ -186,8 +188,18 @@ export function createJobQueue<M extends JobMapShape>(options: JobQueueOptions<M
       // Every job in flight listens for the shutdown: as many listeners as the concurrency.
       setMaxListeners(0, shutdown.signal);
 
+      // Jobs delivered at the same time are claimed, and completed, in one statement each.
+      const claim = createBatcher({
+        run: (ids: string[]) => ledger.claimMany(ids, workerId, options.leaseMs),
+        ...LEDGER_BATCH,
+      });
+      const complete = createBatcher({
+        run: (ids: string[]) => ledger.completeMany(ids, workerId),
+        ...LEDGER_BATCH,
+      });
+
       const handle = async (jobId: string) => {
-        const row = await ledger.claim(jobId, workerId, options.leaseMs);
+        const row = await claim(jobId);
         if (!row) return; // done already, not due yet, or held by a live worker
         const handler = handlers[row.type];
         const spec = (catalogue as Record<string, JobSpec | undefined>)[row.type];
@@ -239,7 +251,7 @@ export function createJobQueue<M extends JobMapShape>(options: JobQueueOptions<M
 
         try {
           await handler(row.payload, context);
-          if (!completedInTransaction && !(await ledger.complete(db, row.id, workerId))) {
+          if (!completedInTransaction && !(await complete(row.id))) {
             jobLog.warn('job finished after its lease was lost; the other worker owns the outcome');
           }
           options.onJobFinished?.({ type: row.type, outcome: 'completed' });
