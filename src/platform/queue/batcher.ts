@@ -21,7 +21,7 @@ export function createBatcher<I, O>(options: {
       for (const entry of batch) entry.reject(error);
       return;
     }
-    batch.forEach((entry, index) => entry.resolve(outputs[index] as O));
+    for (const [index, entry] of batch.entries()) entry.resolve(outputs[index] as O);
   };
 
   const pump = () => {
