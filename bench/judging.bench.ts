@@ -852,7 +852,7 @@ function report(input: {
     '',
     `Latency: ${LATENCY_WARMUPS} warm-ups, then ${LATENCY_SAMPLES} submissions one at a time, each timed from \`POST\` until its event stream's \`result\`; the raw figure is the same program's five tests in five raw sandboxes, in the same loop.`,
     '',
-    `Queue: ${QUEUE_JOBS.toLocaleString('en-US')} no-op jobs a side. ${pairsNote(queue, input.queueRounds, PROTOCOL, MAX_EXTRA)} Assay's queue writes a ledger row per job in PostgreSQL before it pushes the id to BullMQ, and a worker claims the row with a lease and completes it (enqueues, claims and completions made at the same time share one statement each: `batcher.ts`): that is what lets a FLUSHALL or a killed worker lose nothing (the sweeper re-pushes from the ledger), and it is where the time goes.`,
+    `Queue: ${QUEUE_JOBS.toLocaleString('en-US')} no-op jobs a side. ${pairsNote(queue, input.queueRounds, PROTOCOL, MAX_EXTRA)} Assay's queue writes a ledger row per job in PostgreSQL before it pushes the id to BullMQ, and a worker claims the row with a lease and completes it (enqueues, claims and completions made at the same time share one statement each: \`batcher.ts\`): that is what lets a FLUSHALL or a killed worker lose nothing (the sweeper re-pushes from the ledger), and it is where the time goes.`,
   ].join('\n');
   return { name: 'judging', body };
 }

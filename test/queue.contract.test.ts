@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/platform/logger/logger.ts';
 import {
@@ -113,9 +114,25 @@ describe.each(backends())('queue contract: $name', (backend) => {
     ]);
     expect(enqueued.filter((job) => job.created)).toHaveLength(31);
     expect(enqueued.slice(-2).map((job) => job.created)).toEqual([true, false]);
+    // A payload the database refuses (NUL in jsonb text) fails alone, even in a shared INSERT.
+    // (the first two run alone, two statements being in flight at most; the rest share one).
+    const mixed = await Promise.allSettled(
+      ['fine-1', 'fine-2', 'fine-3', 'bad\u0000key', 'fine-4', 'fine-5'].map((key) =>
+        queue.enqueue('test.record', { key }),
+      ),
+    );
+    expect(mixed.map((result) => result.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'fulfilled',
+    ]);
+    for (const result of mixed) if (result.status === 'fulfilled') enqueued.push(result.value);
     // The same id delivered several times at once is claimed in one statement, by one only.
     const claimed = await queue.ledger.claimMany(
-      ['same.1', 'burst-x', 'same.1', 'same.1'],
+      ['same.1', 'no-such-job', 'same.1', 'same.1'],
       'w1',
       60_000,
     );
@@ -128,6 +145,37 @@ describe.each(backends())('queue contract: $name', (backend) => {
     // Completed above without running: it is done, whoever delivers it again.
     expect(seen.get('twice')).toBeUndefined();
   });
+
+  // PGlite has one connection: a transaction holding a lock there blocks every other statement.
+  it.runIf(backend.database === 'postgres')(
+    'a claim skips a row locked right now instead of holding up the rest of its batch',
+    async () => {
+      const locked = await queue.enqueue('test.record', { key: 'locked' });
+      const free = await queue.enqueue('test.record', { key: 'free' });
+      let release: () => void = () => {};
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let lockTaken: () => void = () => {};
+      const taken = new Promise<void>((resolve) => {
+        lockTaken = resolve;
+      });
+      const holder = database.db.transaction(async (tx) => {
+        await tx.execute(sql`select id from jobs where id = ${locked.id} for update`);
+        lockTaken();
+        await held;
+      });
+      await taken;
+      const claimed = await queue.ledger.claimMany([locked.id, free.id], 'w1', 60_000);
+      expect(claimed.map((row) => row?.id ?? null)).toEqual([null, free.id]);
+      release();
+      await holder;
+      // Still pending: the next delivery (or the sweeper) takes it.
+      expect(await statusOf(locked.id)).toBe('pending');
+      const [again] = await queue.ledger.claimMany([locked.id], 'w1', 60_000);
+      expect(again?.id).toBe(locked.id);
+    },
+  );
 
   it('retries a failing job with growing delays until it succeeds', async () => {
     await start(queue);

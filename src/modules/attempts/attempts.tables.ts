@@ -67,8 +67,8 @@ export const attempts = pgTable(
     /**
      * The outcomes again as parallel arrays (question id, earned, max, answered, picked as JSON
      * text), derived by the database: the quiz report reads 300,000 outcomes in one pass, and
-     * unnesting arrays costs about a third less than parsing the JSON. Null while `outcomes` is
-     * (an active attempt carries none of it). Functions in migration 0014.
+     * unnesting arrays costs about a third less than parsing the JSON. Null without outcomes (an
+     * active attempt carries none of it). Functions in migration 0014.
      */
     outcomeQuestions: text('outcome_questions')
       .array()

@@ -80,10 +80,15 @@ export async function runBatch(options: {
     await options.onResult?.(results.length - 1, result);
   };
   let lost: Lost = null;
-  let sandbox: BatchSandbox | null = options.sandbox ?? null;
+  let sandbox: BatchSandbox | null = null;
   try {
-    if (sandbox && sandbox.key !== batchShapeKey(program)) {
-      throw new BrokenBatch('the started sandbox is for another program shape');
+    if (options.sandbox) {
+      // Throws, without taking it, when another batch has it: that batch's sandbox stays alone.
+      options.sandbox.claim();
+      sandbox = options.sandbox;
+      if (sandbox.key !== batchShapeKey(program)) {
+        throw new BrokenBatch('the started sandbox is for another program shape');
+      }
     }
     for (const test of tests) {
       const problem = limitsProblem(limitsOf(test));
@@ -93,7 +98,10 @@ export async function runBatch(options: {
       }
     }
     if (tests.length === 0) return [];
-    sandbox ??= await startBatchSandbox({ host, shape: program, logger: options.logger });
+    if (!sandbox) {
+      sandbox = await startBatchSandbox({ host, shape: program, logger: options.logger });
+      sandbox.claim();
+    }
     // Written before the first test, while only the (trusted) supervisor runs in the sandbox.
     await writeStepFiles(sandbox.workDir, program.files);
     await sandbox.ready;
@@ -171,6 +179,8 @@ export interface BatchSandbox {
   readonly ready: Promise<void>;
   /** False once the sandbox has exited or is being removed. */
   alive(): boolean;
+  /** Marks it used; throws if a batch already took it (a sandbox serves one batch only). */
+  claim(): void;
   /** Ends the sandbox and removes its cgroup and work directory. Never throws. */
   dispose(): Promise<void>;
 }
@@ -187,6 +197,8 @@ export async function startBatchSandbox(options: {
 }): Promise<BatchSandbox> {
   const { host, shape } = options;
   const logger = options.logger.child({ component: 'sandbox', kind: 'batch' });
+  const problem = limitsProblem(shape.limits);
+  if (problem) throw new Error(`invalid sandbox limits: ${problem}`);
   const binary = await supervisorBinary(host);
   const cgroup = host.cgroups.create({
     limits: {
@@ -230,6 +242,7 @@ export async function startBatchSandbox(options: {
   // Awaited by the batch that uses it; a sandbox that never gets used must not reject unheard.
   ready.catch(() => undefined);
   const started = session;
+  let claimed = false;
   return {
     key: batchShapeKey(shape),
     cgroup,
@@ -237,6 +250,10 @@ export async function startBatchSandbox(options: {
     session: started,
     ready,
     alive: () => disposed === null && !started.exited(),
+    claim: () => {
+      if (claimed) throw new BrokenBatch('this sandbox already served a batch');
+      claimed = true;
+    },
     dispose,
   };
 }

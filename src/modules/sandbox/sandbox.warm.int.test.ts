@@ -45,9 +45,9 @@ describe.runIf(sandbox.available)('sandboxes started ahead of a batch', () => {
   afterAll(() => host.close());
 
   it('serves one batch only: it is removed afterwards and the next batch gets another', async () => {
-    const warm = createWarmBatches({ host, logger, capacity: 2, idleMs: 60_000 });
+    const warm = createWarmBatches({ host, logger, capacity: 1, idleMs: 60_000 });
     warm.prepare(shape());
-    warm.prepare(shape()); // one per shape is enough: the second call starts nothing
+    warm.prepare(shape()); // `capacity` of a shape are kept at most: this starts nothing
     await warm.settled();
     expect(warm.size()).toBe(1);
     expect(new Set(leftoverCgroups(host)).size).toBe(1);
@@ -71,6 +71,15 @@ describe.runIf(sandbox.available)('sandboxes started ahead of a batch', () => {
     ]);
     expect(first.alive()).toBe(false);
     expect(existsSync(first.workDir)).toBe(false);
+    // Handed to a second batch anyway: refused, and nothing of that batch runs.
+    const again = await runBatch({
+      host,
+      logger,
+      sandbox: first,
+      program: { ...shape(), files: { 'main.py': { content: ECHO } } },
+      tests: [{ stdin: 'three' }],
+    });
+    expect(again.map((result) => result.verdict)).toEqual(['internal_error']);
 
     warm.prepare(shape());
     await warm.settled();
@@ -112,6 +121,17 @@ describe.runIf(sandbox.available)('sandboxes started ahead of a batch', () => {
     await new Promise((resolve) => setTimeout(resolve, 600));
     expect(warm.size()).toBe(0);
     await warm.close();
+
+    // Of one shape, as many as the capacity (batches of one language run side by side).
+    const sideBySide = createWarmBatches({ host, logger, capacity: 2, idleMs: 60_000 });
+    for (let index = 0; index < 3; index += 1) sideBySide.prepare(shape());
+    await sideBySide.settled();
+    expect(sideBySide.size()).toBe(2);
+    const taken = [await sideBySide.take(shape()), await sideBySide.take(shape())];
+    expect(taken.every((sandbox) => sandbox?.alive())).toBe(true);
+    expect(taken[0]?.cgroup.id).not.toBe(taken[1]?.cgroup.id);
+    for (const sandbox of taken) await sandbox?.dispose();
+    await sideBySide.close();
   });
 
   it('a kept sandbox that died is not handed out', async () => {

@@ -110,12 +110,16 @@ export function createWarmBatches(options: {
       return null;
     },
 
-    /** Starts one sandbox of this shape in the background, unless one is kept or on its way. */
+    /**
+     * Starts one sandbox of this shape in the background, unless `capacity` of it are kept or on
+     * their way already (as many as the batches that can run at once).
+     */
     prepare(shape: BatchShape): void {
       if (closed || capacity === 0) return;
       const key = batchShapeKey(shape);
-      if (idle.some((entry) => entry.sandbox.key === key)) return;
-      if ([...starting].some((record) => record.key === key && !record.claimed)) return;
+      const kept = idle.filter((entry) => entry.sandbox.key === key).length;
+      const coming = [...starting].filter((record) => record.key === key && !record.claimed);
+      if (kept + coming.length >= capacity) return;
       start(key, shape);
     },
 

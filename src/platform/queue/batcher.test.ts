@@ -64,6 +64,7 @@ describe('the batcher (group commit)', () => {
       },
       maxBatch: 10,
       concurrency: 1,
+      retrySingly: (error) => String(error).includes('refused'),
     });
     const results = await Promise.allSettled([1, 2, 3, 4].map(call));
     expect(results).toEqual([
@@ -75,6 +76,40 @@ describe('the batcher (group commit)', () => {
     expect(runs).toEqual([[1], [2, 3, 4], [2], [3], [4]]);
     // And it goes on: the next batch is a batch again.
     expect(await Promise.all([5, 6].map(call))).toEqual([50, 60]);
+  });
+
+  it('does not retry one by one what `retrySingly` does not accept: every caller hears at once', async () => {
+    let runs = 0;
+    const call = createBatcher({
+      run: async (inputs: number[]) => {
+        runs += 1;
+        if (inputs.length > 1) throw new Error('connection refused');
+        return inputs;
+      },
+      maxBatch: 10,
+      concurrency: 1,
+      retrySingly: (error) => String(error).includes('bad payload'),
+    });
+    const results = await Promise.allSettled([1, 2, 3].map(call));
+    expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'rejected']);
+    expect(runs).toBe(2);
+  });
+
+  it('settles every caller when run throws synchronously or returns no array', async () => {
+    const throwing = createBatcher<number, number>({
+      run: () => {
+        throw new Error('sync');
+      },
+      maxBatch: 10,
+      concurrency: 1,
+    });
+    await expect(throwing(1)).rejects.toThrow('sync');
+    const odd = createBatcher<number, number>({
+      run: async () => undefined as unknown as number[],
+      maxBatch: 10,
+      concurrency: 1,
+    });
+    await expect(odd(1)).rejects.toThrow('one output per input');
   });
 
   it('refuses a run that returns the wrong number of outputs', async () => {

@@ -2,53 +2,48 @@
  * Group commit for one kind of statement: calls made while `concurrency` batches are in flight
  * wait, and then run together as one batch (at most `maxBatch`). A lone call runs at once, so
  * there is no added latency when it is quiet; under load one statement (and one commit) serves
- * many callers. `run` returns one output per input, in order. A batch of several that fails is
- * run again one input at a time, so one bad input (a payload the database refuses) fails only
- * its own caller; a lone input that fails gives its caller the error.
+ * many callers. `run` returns one output per input, in order; when it fails, every caller of the
+ * batch gets the error, except that a batch of several failing with an error `retrySingly`
+ * accepts (one bad input, e.g. a payload the database refuses) runs again one input at a time,
+ * so that input fails only its own caller. Transient failures (database down) are not retried:
+ * their callers hear of them at once.
  */
 export function createBatcher<I, O>(options: {
   run: (inputs: I[]) => Promise<O[]>;
   maxBatch: number;
   concurrency: number;
+  retrySingly?: (error: unknown) => boolean;
 }): (input: I) => Promise<O> {
   type Waiting = { input: I; resolve: (output: O) => void; reject: (error: unknown) => void };
   const waiting: Waiting[] = [];
   let inFlight = 0;
 
-  const settle = (batch: Waiting[], outputs: O[]) => {
-    if (outputs.length !== batch.length) {
-      const error = new Error(`a batch of ${batch.length} returned ${outputs.length} outputs`);
-      for (const entry of batch) entry.reject(error);
-      return;
-    }
-    for (const [index, entry] of batch.entries()) entry.resolve(outputs[index] as O);
-  };
+  /** Runs one batch to the end: every caller in it is settled, whatever `run` does. */
+  const runBatch = (batch: Waiting[]): Promise<void> =>
+    Promise.resolve()
+      .then(() => options.run(batch.map((entry) => entry.input)))
+      .then((outputs) => {
+        if (!Array.isArray(outputs) || outputs.length !== batch.length) {
+          throw new Error(`a batch of ${batch.length} did not return one output per input`);
+        }
+        for (const [index, entry] of batch.entries()) entry.resolve(outputs[index] as O);
+      })
+      .catch(async (error: unknown) => {
+        if (batch.length > 1 && options.retrySingly?.(error)) {
+          for (const entry of batch) await runBatch([entry]);
+          return;
+        }
+        for (const entry of batch) entry.reject(error);
+      });
 
   const pump = () => {
     while (inFlight < options.concurrency && waiting.length > 0) {
       const batch = waiting.splice(0, options.maxBatch);
       inFlight += 1;
-      Promise.resolve()
-        .then(() => options.run(batch.map((entry) => entry.input)))
-        .then(
-          (outputs) => settle(batch, outputs),
-          async (error: unknown) => {
-            if (batch.length === 1) {
-              batch[0]?.reject(error);
-              return;
-            }
-            for (const entry of batch) {
-              await options.run([entry.input]).then(
-                (outputs) => settle([entry], outputs),
-                (single: unknown) => entry.reject(single),
-              );
-            }
-          },
-        )
-        .finally(() => {
-          inFlight -= 1;
-          pump();
-        });
+      void runBatch(batch).finally(() => {
+        inFlight -= 1;
+        pump();
+      });
     }
   };
 

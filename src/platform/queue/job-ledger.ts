@@ -59,14 +59,26 @@ export function createJobLedger(db: Database) {
     },
 
     /**
-     * `claim` for many jobs in one statement. An id given twice (delivered twice) is claimed
-     * once: the first caller gets the row, the other nothing.
+     * Takes each job that is due, or whose last holder's lease ran out, in one statement. An id
+     * given twice (delivered twice) is claimed once: the first caller gets the row, the other
+     * nothing. A row locked right now (its holder is completing it, or it is being handed back)
+     * is skipped, not waited for, so one busy row does not hold up the rest of the batch: that
+     * is nothing claimed, and a job still due is pushed again by the sweeper.
      */
     async claimMany(
       ids: readonly string[],
       workerId: string,
       leaseMs: number,
     ): Promise<Array<JobRow | undefined>> {
+      const claimable = or(
+        and(eq(jobs.status, 'pending'), sql`${jobs.runAt} <= now()`),
+        and(eq(jobs.status, 'running'), sql`${jobs.leaseUntil} < now()`),
+      );
+      const free = db
+        .select({ id: jobs.id })
+        .from(jobs)
+        .where(and(inArray(jobs.id, [...new Set(ids)]), claimable))
+        .for('update', { skipLocked: true });
       const rows = await db
         .update(jobs)
         .set({
@@ -76,15 +88,7 @@ export function createJobLedger(db: Database) {
           leasedBy: workerId,
           updatedAt: sql`now()`,
         })
-        .where(
-          and(
-            inArray(jobs.id, [...new Set(ids)]),
-            or(
-              and(eq(jobs.status, 'pending'), sql`${jobs.runAt} <= now()`),
-              and(eq(jobs.status, 'running'), sql`${jobs.leaseUntil} < now()`),
-            ),
-          ),
-        )
+        .where(and(inArray(jobs.id, free), claimable))
         .returning();
       const claimed = new Map(rows.map((row) => [row.id, row]));
       return ids.map((id) => {

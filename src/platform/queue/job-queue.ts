@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import type { Database, Executor, Transaction } from '../db/database.ts';
+import {
+  type Database,
+  type Executor,
+  postgresErrorCode,
+  type Transaction,
+} from '../db/database.ts';
 import type { Logger } from '../logger/logger.ts';
 import { messageIdFor, retryDelayMs } from './backoff.ts';
 import { createBatcher } from './batcher.ts';
@@ -81,7 +86,12 @@ export type RunningWorker = {
 export function createJobQueue<M extends JobMapShape>(options: JobQueueOptions<M>) {
   const { db, driver, catalogue, logger } = options;
   const ledger = createJobLedger(db);
-  const insertBatched = createBatcher({ run: ledger.insertMany, ...LEDGER_BATCH });
+  const insertBatched = createBatcher({
+    run: ledger.insertMany,
+    ...LEDGER_BATCH,
+    // A payload the database refuses (data exception, 22xxx) fails only its own enqueue.
+    retrySingly: (error) => postgresErrorCode(error)?.startsWith('22') ?? false,
+  });
 
   const specOf = (type: string): Required<JobSpec> => {
     const spec = (catalogue as Record<string, JobSpec | undefined>)[type];
