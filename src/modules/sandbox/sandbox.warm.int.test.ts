@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../platform/logger/logger.ts';
-import { type BatchShape, runBatch } from './sandbox.batch.ts';
+import { type BatchShape, runBatch, startBatchSandbox } from './sandbox.batch.ts';
 import { BASE_ENV } from './sandbox.languages.ts';
 import { createSandboxService } from './sandbox.service.ts';
 import {
@@ -149,6 +149,41 @@ describe.runIf(sandbox.available)('sandboxes started ahead of a batch', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(await warm.take(shape())).toBeNull();
     await warm.close();
+  });
+
+  it('a batch given a sandbox of another shape runs nothing in it, and removes it', async () => {
+    const other = await startBatchSandbox({
+      host,
+      logger,
+      shape: shape(TIGHT_LIMITS.memoryBytes * 2),
+    });
+    await other.ready;
+    const results = await runBatch({
+      host,
+      logger,
+      sandbox: other,
+      program: { ...shape(), files: { 'main.py': { content: ECHO } } },
+      tests: [{ stdin: 'one' }, { stdin: 'two' }],
+    });
+    expect(results.map((result) => result.verdict)).toEqual(['internal_error', 'internal_error']);
+    expect(other.alive()).toBe(false);
+  });
+
+  it('through the service: the sandbox started while a program compiles is the one its tests use', async () => {
+    const service = createSandboxService({
+      host,
+      logger,
+      startAhead: { capacity: 2, idleMs: 60_000 },
+    });
+    const limits = { memoryBytes: TIGHT_LIMITS.memoryBytes, cpuMs: 1_000 };
+    service.prepareRunMany({ language: 'python', limits });
+    expect(await service.startedAhead()).toBe(1);
+    const program = { language: 'python', files: { 'main.py': { content: ECHO } } };
+    const [result] = await service.runMany({ program, tests: [{ stdin: 'x' }], limits });
+    expect(result?.verdict).toBe('ok');
+    // Taken and replaced by one of the same shape: another shape would leave two kept.
+    expect(await service.startedAhead()).toBe(1);
+    await service.close();
   });
 
   it('through the service: each runMany leaves the next one started, and close removes it', async () => {
