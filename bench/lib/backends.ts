@@ -19,6 +19,16 @@ import { assayEnv, freshDir, REPO_ROOT, removeDir } from './servers.ts';
  * database (DATABASE_URL and REDIS_URL unset: PGlite inside the server process and the
  * in-process queue), each with a reference server on the same kind of database.
  */
+/**
+ * BENCH_PROFILE_DIR=dir writes a V8 CPU profile of every Assay and reference server the run
+ * starts into dir, for finding where a request's time goes; the figures of such a run are not
+ * results.
+ */
+function profiling(): string[] {
+  const dir = process.env.BENCH_PROFILE_DIR;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
 export type BackendKind = 'postgres' | 'pglite';
 
 /**
@@ -107,7 +117,8 @@ export async function openBackend(kind: BackendKind, name: string): Promise<Back
       answers: (quizId) => fixture<StoredAnswers>('answers', { quizId }),
     },
     async startAssay(port) {
-      const child = start('assay serve', process.execPath, ['bin/assay.mjs', 'serve'], {
+      const args = [...profiling(), 'bin/assay.mjs', 'serve'];
+      const child = start('assay serve', process.execPath, args, {
         cwd: REPO_ROOT,
         env: env(port),
       });
@@ -120,7 +131,7 @@ export async function openBackend(kind: BackendKind, name: string): Promise<Back
       const child = start(
         `reference (Fastify + ${kind === 'postgres' ? 'pg' : 'PGlite'})`,
         process.execPath,
-        ['--import', 'tsx', 'bench/lib/reference-server.ts'],
+        [...profiling(), '--import', 'tsx', 'bench/lib/reference-server.ts'],
         {
           cwd: REPO_ROOT,
           env: {

@@ -2,6 +2,7 @@ import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HOST } from './net.ts';
 import { percentileOfSorted } from './stats.ts';
+import { firstWait, thinkTime } from './think-time.ts';
 
 /**
  * Load generators that act as students: each student has its own TCP connection, as 2,000
@@ -321,8 +322,9 @@ export class StudentConnections {
 
   /**
    * Every student saves, waits `thinkMs` × U(0.5, 1.5) after each answer, and saves again, for
-   * `durationMs` (the first save of each after a random share of one think time, so the saves
-   * do not arrive in step). Saves go round the student's targets, each value unique.
+   * `durationMs` (the first save of each after the rest of a think time in progress, so the
+   * saves arrive at their steady rate from the start, not in step and not in a burst). Saves
+   * go round the student's targets, each value unique.
    */
   async thinkLoop(options: { durationMs: number; thinkMs: number; timeoutMs: number }) {
     const values: number[] = [];
@@ -333,7 +335,7 @@ export class StudentConnections {
     const loop = async (position: number) => {
       const saver = this.savers[position]!;
       const connection = this.connections[position]!;
-      await sleep(Math.random() * options.thinkMs);
+      await sleep(firstWait(options.thinkMs));
       while (performance.now() < deadline) {
         const seq = this.sequences[position]! + 1;
         this.sequences[position] = seq;
@@ -364,7 +366,7 @@ export class StudentConnections {
         }
         const remaining = deadline - performance.now();
         if (remaining <= 0) break;
-        await sleep(Math.min(remaining, options.thinkMs * (0.5 + Math.random())));
+        await sleep(Math.min(remaining, thinkTime(options.thinkMs)));
       }
     };
     await Promise.all(this.savers.map((_, position) => loop(position)));

@@ -3,14 +3,24 @@ import { pageQuery } from '../../platform/http/pagination.ts';
 import { studentQuestion } from '../questions/questions.schemas.ts';
 import { ATTEMPT_STATUSES } from './attempts.tables.ts';
 
+/** PostgreSQL stores no NUL character in text or JSON: refused here, as bad input. */
+const storable = (schema: z.ZodString) =>
+  schema.refine((text) => !text.includes('\u0000'), 'must not contain NUL (\\u0000) characters');
+
 export const answerValue = z
   .union([
-    z.string().max(1_000).describe('single_choice: an option id; short_answer: the text'),
-    z.array(z.string().max(100)).max(100).describe('multiple_choice: option ids'),
+    storable(z.string().max(1_000)).describe('single_choice: an option id; short_answer: the text'),
+    z
+      .array(storable(z.string().max(100)))
+      .max(100)
+      .describe('multiple_choice: option ids'),
     z.boolean().describe('true_false'),
     z.number().describe('numeric'),
     z
-      .strictObject({ language: z.string().min(1).max(50), source: z.string().max(70_000) })
+      .strictObject({
+        language: storable(z.string().min(1).max(50)),
+        source: storable(z.string().max(70_000)),
+      })
       .describe('code (source at most 64 KiB)'),
     z.null().describe('clears the answer'),
   ])

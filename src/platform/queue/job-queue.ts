@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
+import { createBatcher } from '../db/batcher.ts';
 import {
   type Database,
   type Executor,
@@ -8,7 +9,6 @@ import {
 } from '../db/database.ts';
 import type { Logger } from '../logger/logger.ts';
 import { messageIdFor, retryDelayMs } from './backoff.ts';
-import { createBatcher } from './batcher.ts';
 import { createJobLedger } from './job-ledger.ts';
 import type {
   Consumer,
