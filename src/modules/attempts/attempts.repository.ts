@@ -122,9 +122,24 @@ export function createAttemptsRepository(db: Database) {
   // save and a submit take turns: a save either lands before the submit reads the answers, or
   // finds the attempt no longer active (the lock waits for the submit's commit, then re-reads
   // the row). Rows are written in key order, so two batches never wait on each other in a cycle.
-  // The ids go in as an array so the attempts are found by primary key whatever the planner
-  // guesses of the recordset's size (a join estimates 100 rows and scans the table). A JSON
-  // null answer (a cleared one) comes out of the recordset as SQL NULL: stored as null.
+  // Each attempt is looked up by its own key (the lateral join), so the plan cannot depend on
+  // statistics: without them a set lookup reads every active attempt through the status index.
+  // A JSON null answer (a cleared one) comes out of the recordset as SQL NULL: stored as null.
+  // A save alone (a quiet moment) takes the simpler statement: cheaper to plan and run.
+  const saveOne = prepareRows<{ attempt_id: string }>(
+    db,
+    'attempts_save_answer',
+    sql`with live as (
+      select id from ${attempts}
+      where id = ${ph('attemptId')} and user_id = ${ph('userId')} and status = 'active'
+      for key share
+    )
+    insert into ${attemptAnswers} (attempt_id, question_id, answer, saved_at)
+    select id, ${ph('questionId')}, ${ph('answer')}::jsonb, ${ph('at')} from live
+    on conflict (attempt_id, question_id)
+      do update set answer = excluded.answer, saved_at = excluded.saved_at
+    returning attempt_id`,
+  );
   const saveMany = prepareRows<{ attempt_id: string; user_id: string; question_id: string }>(
     db,
     'attempts_save_answers',
@@ -132,9 +147,12 @@ export function createAttemptsRepository(db: Database) {
       select * from jsonb_to_recordset(${ph('rows')}::jsonb)
         as t(attempt_id text, user_id text, question_id text, answer jsonb, saved_at timestamptz)
     ), live as (
-      select id, user_id from ${attempts}
-      where id = any(array(select attempt_id from input)) and status = 'active'
-      for key share
+      select a.id, a.user_id from (select distinct attempt_id from input) i
+      cross join lateral (
+        select id, user_id from ${attempts}
+        where id = i.attempt_id and status = 'active'
+        for key share
+      ) a
     ), written as (
       insert into ${attemptAnswers} (attempt_id, question_id, answer, saved_at)
       select i.attempt_id, i.question_id, coalesce(i.answer, 'null'::jsonb), i.saved_at
@@ -156,6 +174,11 @@ export function createAttemptsRepository(db: Database) {
       // Last write wins inside a batch too: one row per key, the latest save's.
       const latest = new Map<string, AnswerSave>();
       for (const save of saves) latest.set(saveKey(save), save);
+      if (latest.size === 1) {
+        const save = latest.values().next().value as AnswerSave;
+        const rows = await saveOne({ ...save, answer: JSON.stringify(save.answer ?? null) });
+        return saves.map(() => rows.length === 1);
+      }
       const rows = [...latest.values()].map((save) => ({
         attempt_id: save.attemptId,
         user_id: save.userId,
