@@ -51,8 +51,9 @@ describe.each(databaseKinds())('autosave group commit on %s', (kind) => {
     createAttemptsRepository(t.deps.database.db).answersOf(t.deps.database.db, attemptId);
 
   /**
-   * A repository and saves that take every slot it writes with (4), made in the same turn as the
-   * saves under test: those then wait, and go to the database together as one statement.
+   * A repository and saves to four other attempts made in the same turn as the saves under test:
+   * all go to the database together as one statement (and would, were the batcher to send calls
+   * at once, wait for the four slots those take).
    */
   const batching = async () => {
     const repository = createAttemptsRepository(t.deps.database.db);

@@ -168,6 +168,7 @@ export function createAttemptsRepository(db: Database) {
   const saveBatched = createBatcher<AnswerSave, boolean>({
     concurrency: SAVE_BATCHES_IN_FLIGHT,
     maxBatch: SAVE_BATCH_SIZE,
+    sameTurn: true,
     // An answer PostgreSQL cannot store (the schema should have refused it) fails its own save.
     retrySingly: (error) => postgresErrorCode(error)?.startsWith('22') ?? false,
     run: async (saves) => {

@@ -118,4 +118,18 @@ describe('the batcher (group commit)', () => {
     expect(results[0]).toEqual({ status: 'fulfilled', value: 1 });
     expect(results.slice(1).map((result) => result.status)).toEqual(['rejected', 'rejected']);
   });
+
+  it('with sameTurn, sends the calls of one event-loop turn together even with slots free', async () => {
+    const { run, batches } = controlledRun();
+    const call = createBatcher({ run, maxBatch: 100, concurrency: 4, sameTurn: true });
+    const together = [1, 2, 3].map(call);
+    expect(batches).toHaveLength(0); // nothing before the turn ends
+    await tick();
+    expect(batches.map((batch) => batch.inputs)).toEqual([[1, 2, 3]]);
+    const later = call(4);
+    await tick();
+    expect(batches.map((batch) => batch.inputs)).toEqual([[1, 2, 3], [4]]);
+    for (const batch of batches) batch.finish();
+    expect(await Promise.all([...together, later])).toEqual([10, 20, 30, 40]);
+  });
 });

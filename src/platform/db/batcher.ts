@@ -7,12 +7,18 @@
  * accepts (one bad input, e.g. a payload the database refuses) runs again one input at a time,
  * so that input fails only its own caller. Transient failures (database down) are not retried:
  * their callers hear of them at once.
+ *
+ * `sameTurn` makes even a call that finds a free slot wait for the end of the event-loop turn, so
+ * the calls of one turn (the requests read from the sockets at once) share a statement. That is
+ * what batches at all on the embedded database, whose statements run synchronously: a slot is
+ * free again before the next request is parsed, so without it every batch is a lone call.
  */
 export function createBatcher<I, O>(options: {
   run: (inputs: I[]) => Promise<O[]>;
   maxBatch: number;
   concurrency: number;
   retrySingly?: (error: unknown) => boolean;
+  sameTurn?: boolean;
 }): (input: I) => Promise<O> {
   type Waiting = { input: I; resolve: (output: O) => void; reject: (error: unknown) => void };
   const waiting: Waiting[] = [];
@@ -47,9 +53,20 @@ export function createBatcher<I, O>(options: {
     }
   };
 
+  let pumpScheduled = false;
+  const pumpAfterTurn = () => {
+    if (pumpScheduled) return;
+    pumpScheduled = true;
+    setImmediate(() => {
+      pumpScheduled = false;
+      pump();
+    });
+  };
+
   return (input) =>
     new Promise<O>((resolve, reject) => {
       waiting.push({ input, resolve, reject });
-      pump();
+      if (options.sameTurn) pumpAfterTurn();
+      else pump();
     });
 }
