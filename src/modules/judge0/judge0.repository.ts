@@ -112,7 +112,8 @@ export function createJudge0Repository(db: Database) {
                 .from(judge0Submissions)
                 .where(
                   and(
-                    sql`${judge0Submissions.statusId} >= ${STATUS.accepted}`,
+                    // A literal, so the planner sees the finished-submissions index applies.
+                    sql`${judge0Submissions.statusId} >= ${sql.raw(String(STATUS.accepted))}`,
                     sql`coalesce(${judge0Submissions.finishedAt}, ${judge0Submissions.createdAt}) < ${before.toISOString()}::timestamptz`,
                   ),
                 )

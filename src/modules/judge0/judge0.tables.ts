@@ -56,6 +56,10 @@ export const judge0Submissions = pgTable(
     check('judge0_submissions_status_check', sql`${table.statusId} between 1 and 14`),
     // The queue-size check counts unfinished submissions.
     index('judge0_submissions_pending_idx').on(table.createdAt).where(sql`${table.statusId} < 3`),
+    // The daily prune finds finished submissions by when they finished (see pruneFinished).
+    index('judge0_submissions_finished_idx')
+      .on(sql`coalesce(${table.finishedAt}, ${table.createdAt})`)
+      .where(sql`${table.statusId} >= 3`),
   ],
 );
 

@@ -1,0 +1,1 @@
+CREATE INDEX "judge0_submissions_finished_idx" ON "judge0_submissions" USING btree (coalesce("finished_at", "created_at")) WHERE "judge0_submissions"."status_id" >= 3;
