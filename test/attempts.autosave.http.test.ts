@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAttemptsRepository } from '../src/modules/attempts/attempts.repository.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
@@ -166,10 +167,108 @@ describe.each(databaseKinds())('autosave group commit on %s', (kind) => {
     expect((await storedAnswers(closed.attempt.id)).size).toBe(0);
   });
 
-  it('answers a NUL character in an answer with a 400 that says so', async () => {
+  it('writes in one statement only the owner’s saves to an open attempt', async () => {
+    const open = await newAttempt();
+    const closed = await newAttempt();
+    await submitAttempt(t, closed.student, closed.attempt.id);
+    const { repository, occupy } = await batching();
+    const openOwner = (await repository.find(open.attempt.id))!.userId;
+    const closedOwner = (await repository.find(closed.attempt.id))!.userId;
+    const at = new Date();
+    const busy = occupy();
+    const results = await Promise.all([
+      repository.saveAnswer({
+        attemptId: open.attempt.id,
+        userId: openOwner,
+        questionId: numericId,
+        answer: 42,
+        at,
+      }),
+      // Another user naming the open attempt, and its owner naming their closed one.
+      repository.saveAnswer({
+        attemptId: open.attempt.id,
+        userId: closedOwner,
+        questionId: textId,
+        answer: 'not yours',
+        at,
+      }),
+      repository.saveAnswer({
+        attemptId: closed.attempt.id,
+        userId: closedOwner,
+        questionId: textId,
+        answer: 'too late',
+        at,
+      }),
+    ]);
+    expect(results).toEqual([true, false, false]);
+    expect(await Promise.all(busy)).toEqual([true, true, true, true]);
+    expect([...(await storedAnswers(open.attempt.id)).entries()]).toEqual([[numericId, 42]]);
+    expect((await storedAnswers(closed.attempt.id)).size).toBe(0);
+  });
+
+  it.runIf(kind === 'postgres')(
+    'does not hold the other saves of a statement while a submit holds one attempt',
+    async () => {
+      const held = await newAttempt();
+      const free = await newAttempt();
+      const { repository, occupy } = await batching();
+      const heldOwner = (await repository.find(held.attempt.id))!.userId;
+      const freeOwner = (await repository.find(free.attempt.id))!.userId;
+      let release: () => void = () => {};
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let locked: () => void = () => {};
+      const isLocked = new Promise<void>((resolve) => {
+        locked = resolve;
+      });
+      // What a submit does first: the attempt's row, FOR UPDATE, until its commit.
+      const submit = t.deps.database.db.transaction(async (tx) => {
+        await tx.execute(sql`select id from attempts where id = ${held.attempt.id} for update`);
+        locked();
+        await released;
+      });
+      await isLocked;
+      const at = new Date();
+      const busy = occupy();
+      const heldSave = repository.saveAnswer({
+        attemptId: held.attempt.id,
+        userId: heldOwner,
+        questionId: numericId,
+        answer: 1,
+        at,
+      });
+      const freeSave = repository.saveAnswer({
+        attemptId: free.attempt.id,
+        userId: freeOwner,
+        questionId: numericId,
+        answer: 2,
+        at,
+      });
+      expect(await freeSave).toBe(true);
+      expect(await Promise.all(busy)).toEqual([true, true, true, true]);
+      let heldDone = false;
+      void heldSave.then(() => {
+        heldDone = true;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(heldDone).toBe(false); // waits for the submit, alone
+      release();
+      await submit;
+      // The "submit" changed nothing, so the attempt is still open and the save lands.
+      expect(await heldSave).toBe(true);
+      expect((await storedAnswers(held.attempt.id)).get(numericId)).toBe(1);
+    },
+  );
+
+  it('answers a NUL character or a lone surrogate in an answer with a 400 that says so', async () => {
     const { student, attempt } = await newAttempt();
-    const response = await saveAnswer(t, student, attempt.id, textId, 'Par\u0000is');
-    expect(response.statusCode).toBe(400);
-    expect(response.body).toContain('NUL');
+    const nul = await saveAnswer(t, student, attempt.id, textId, 'Par\u0000is');
+    expect(nul.statusCode).toBe(400);
+    expect(nul.body).toContain('NUL');
+    const broken = await saveAnswer(t, student, attempt.id, textId, 'Par\ud800is');
+    expect(broken.statusCode).toBe(400);
+    expect(broken.body).toContain('lone surrogate');
+    expect((await saveAnswer(t, student, attempt.id, textId, 'Paris 😀')).statusCode).toBe(200);
   });
 });

@@ -7,6 +7,7 @@ import {
   type AttemptRow,
   attemptAnswers,
   attemptEvents,
+  attemptRowColumns,
   attempts,
   type QuestionOutcome,
 } from './attempts.tables.ts';
@@ -21,7 +22,11 @@ export type AnswerSave = {
   at: Date;
 };
 
-/** Below the default pool of 10, so saves leave connections for everything else. */
+/**
+ * Statements of saves in flight at once: below the default pool of 10, so saves leave
+ * connections for everything else (with a smaller DATABASE_POOL_MAX they queue in the pool
+ * like any other query).
+ */
 const SAVE_BATCHES_IN_FLIGHT = 4;
 const SAVE_BATCH_SIZE = 256;
 /** A save names the attempt, its claimed owner and the question; only the owner's is written. */
@@ -61,7 +66,14 @@ const startedBefore = (after?: { startedAt: Date; id: string }) =>
       ]
     : [];
 
-const toAttempt = rowMapper(attempts);
+const toAttempt = rowMapper(attempts) as (raw: Record<string, unknown>) => AttemptRow;
+/** `alias.column, …` of what an AttemptRow holds, for hand-written statements. */
+const attemptColumnList = (alias: string) =>
+  sql.raw(
+    Object.values(attemptRowColumns)
+      .map((column) => `${alias}."${column.name}"`)
+      .join(', '),
+  );
 const ph = sql.placeholder;
 const earnedOf = (outcomes: readonly QuestionOutcome[]) =>
   outcomes.reduce((sum, outcome) => sum + outcome.earned, 0);
@@ -69,12 +81,12 @@ const earnedOf = (outcomes: readonly QuestionOutcome[]) =>
 export function createAttemptsRepository(db: Database) {
   // Exam day runs these thousands of times a second: built once, planned once per connection.
   const findOne = db
-    .select()
+    .select(attemptRowColumns)
     .from(attempts)
     .where(eq(attempts.id, ph('id')))
     .prepare('attempts_find');
   const ofUserAndQuiz = db
-    .select()
+    .select(attemptRowColumns)
     .from(attempts)
     .where(and(eq(attempts.quizId, ph('quizId')), eq(attempts.userId, ph('userId'))))
     .orderBy(asc(attempts.number))
@@ -113,19 +125,15 @@ export function createAttemptsRepository(db: Database) {
   const findWithAnswers = prepareRows<Record<string, unknown>>(
     db,
     'attempts_find_with_answers',
-    sql`select a.*, coalesce(
+    sql`select ${attemptColumnList('a')}, coalesce(
         (select jsonb_object_agg(question_id, answer) from ${attemptAnswers} where attempt_id = a.id),
         '{}'::jsonb) as answers_by_question
       from ${attempts} a where a.id = ${ph('id')}`,
   );
-  // Saves of many students go as one statement (see `saveAnswer`). The key-share lock makes a
-  // save and a submit take turns: a save either lands before the submit reads the answers, or
-  // finds the attempt no longer active (the lock waits for the submit's commit, then re-reads
-  // the row). Rows are written in key order, so two batches never wait on each other in a cycle.
-  // Each attempt is looked up by its own key (the lateral join), so the plan cannot depend on
-  // statistics: without them a set lookup reads every active attempt through the status index.
-  // A JSON null answer (a cleared one) comes out of the recordset as SQL NULL: stored as null.
-  // A save alone (a quiet moment) takes the simpler statement: cheaper to plan and run.
+  // One save. The key-share lock makes a save and a submit take turns: a save either lands
+  // before the submit reads the answers, or finds the attempt no longer active (the lock waits
+  // for the submit's commit, then re-reads the row). Used for a save alone (a quiet moment:
+  // cheaper to plan and run than the batch) and for what the batch did not write.
   const saveOne = prepareRows<{ attempt_id: string }>(
     db,
     'attempts_save_answer',
@@ -140,6 +148,13 @@ export function createAttemptsRepository(db: Database) {
       do update set answer = excluded.answer, saved_at = excluded.saved_at
     returning attempt_id`,
   );
+  // Saves of many students as one statement (see `saveAnswer`), under the same key-share lock,
+  // except that an attempt a submit holds is skipped, not waited for: one submit must not hold
+  // up the saves of everyone in the batch (`saveOne` then takes that save and waits). Each
+  // attempt is looked up by its own key (the lateral join), so the plan cannot depend on
+  // statistics: without them a set lookup reads every active attempt through the status index.
+  // Rows are written in key order, so two batches never wait on each other in a cycle. A JSON
+  // null answer (a cleared one) comes out of the recordset as SQL NULL: stored as null.
   const saveMany = prepareRows<{ attempt_id: string; user_id: string; question_id: string }>(
     db,
     'attempts_save_answers',
@@ -151,7 +166,7 @@ export function createAttemptsRepository(db: Database) {
       cross join lateral (
         select id, user_id from ${attempts}
         where id = i.attempt_id and status = 'active'
-        for key share
+        for key share skip locked
       ) a
     ), written as (
       insert into ${attemptAnswers} (attempt_id, question_id, answer, saved_at)
@@ -165,7 +180,8 @@ export function createAttemptsRepository(db: Database) {
     select written.attempt_id, live.user_id, written.question_id
     from written join live on live.id = written.attempt_id`,
   );
-  const saveBatched = createBatcher<AnswerSave, boolean>({
+  // A save's outcome, or the single statement still deciding it (see below).
+  const saveBatched = createBatcher<AnswerSave, boolean | Promise<boolean>>({
     concurrency: SAVE_BATCHES_IN_FLIGHT,
     maxBatch: SAVE_BATCH_SIZE,
     sameTurn: true,
@@ -175,12 +191,14 @@ export function createAttemptsRepository(db: Database) {
       // Last write wins inside a batch too: one row per key, the latest save's.
       const latest = new Map<string, AnswerSave>();
       for (const save of saves) latest.set(saveKey(save), save);
-      if (latest.size === 1) {
-        const save = latest.values().next().value as AnswerSave;
-        const rows = await saveOne({ ...save, answer: JSON.stringify(save.answer ?? null) });
-        return saves.map(() => rows.length === 1);
+      const unique = [...latest.values()];
+      const alone = async (save: AnswerSave) =>
+        (await saveOne({ ...save, answer: JSON.stringify(save.answer ?? null) })).length === 1;
+      if (unique.length === 1) {
+        const written = await alone(unique[0]!);
+        return saves.map(() => written);
       }
-      const rows = [...latest.values()].map((save) => ({
+      const rows = unique.map((save) => ({
         attempt_id: save.attemptId,
         user_id: save.userId,
         question_id: save.questionId,
@@ -192,7 +210,14 @@ export function createAttemptsRepository(db: Database) {
           saveKey({ attemptId: row.attempt_id, userId: row.user_id, questionId: row.question_id }),
         ),
       );
-      return saves.map((save) => written.has(saveKey(save)));
+      // Not written: the attempt is closed, not the caller's, or was skipped while a submit held
+      // it. Alone, the single statement waits for the lock and decides (rare: a 409's path).
+      // Those callers get its promise, so the written saves are answered now and the batch's
+      // slot is free again, whatever the submit does.
+      const decided = new Map<string, Promise<boolean>>();
+      for (const save of unique)
+        if (!written.has(saveKey(save))) decided.set(saveKey(save), alone(save));
+      return saves.map((save) => decided.get(saveKey(save)) ?? true);
     },
   });
 
@@ -208,7 +233,7 @@ export function createAttemptsRepository(db: Database) {
         .insert(attempts)
         .values(row)
         .onConflictDoNothing()
-        .returning();
+        .returning(attemptRowColumns);
       return inserted;
     },
 
@@ -248,7 +273,11 @@ export function createAttemptsRepository(db: Database) {
     },
 
     async lock(executor: Executor, id: string): Promise<AttemptRow | undefined> {
-      const [row] = await executor.select().from(attempts).where(eq(attempts.id, id)).for('update');
+      const [row] = await executor
+        .select(attemptRowColumns)
+        .from(attempts)
+        .where(eq(attempts.id, id))
+        .for('update');
       return row;
     },
 
@@ -265,7 +294,7 @@ export function createAttemptsRepository(db: Database) {
           ...(change.flagged ? { flagged: true, flaggedReason: change.flaggedReason ?? null } : {}),
         })
         .where(eq(attempts.id, id))
-        .returning();
+        .returning(attemptRowColumns);
       return row!;
     },
 
@@ -295,8 +324,8 @@ export function createAttemptsRepository(db: Database) {
      * committed; saves arriving together are written by one statement (group commit), which at
      * exam-day rates takes most of the per-save cost off both the server and the database.
      */
-    saveAnswer(save: AnswerSave): Promise<boolean> {
-      return saveBatched(save);
+    async saveAnswer(save: AnswerSave): Promise<boolean> {
+      return await saveBatched(save);
     },
 
     /** Inside a transaction pass it as `executor`; on `db` the prepared statement is used. */
@@ -397,7 +426,7 @@ export function createAttemptsRepository(db: Database) {
       page: { limit: number; after?: { startedAt: Date; id: string } },
     ): Promise<AttemptRow[]> {
       return db
-        .select()
+        .select(attemptRowColumns)
         .from(attempts)
         .where(
           and(
@@ -471,7 +500,7 @@ export function createAttemptsRepository(db: Database) {
       page: { limit: number; after?: { startedAt: Date; id: string } },
     ): Promise<AttemptRow[]> {
       return db
-        .select()
+        .select(attemptRowColumns)
         .from(attempts)
         .where(and(eq(attempts.quizId, quizId), ...startedBefore(page.after)))
         .orderBy(desc(attempts.startedAt), desc(attempts.id))

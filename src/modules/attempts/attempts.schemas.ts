@@ -3,9 +3,14 @@ import { pageQuery } from '../../platform/http/pagination.ts';
 import { studentQuestion } from '../questions/questions.schemas.ts';
 import { ATTEMPT_STATUSES } from './attempts.tables.ts';
 
-/** PostgreSQL stores no NUL character in text or JSON: refused here, as bad input. */
+/** Half of a UTF-16 surrogate pair without its other half: not a character at all. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** What PostgreSQL cannot store in text or JSON (NUL, broken UTF-16) is refused here, as bad input. */
 const storable = (schema: z.ZodString) =>
-  schema.refine((text) => !text.includes('\u0000'), 'must not contain NUL (\\u0000) characters');
+  schema
+    .refine((text) => !text.includes('\u0000'), 'must not contain NUL (\\u0000) characters')
+    .refine((text) => !LONE_SURROGATE.test(text), 'must be valid Unicode (a lone surrogate)');
 
 export const answerValue = z
   .union([

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { getTableColumns, sql } from 'drizzle-orm';
 import {
   boolean,
   check,
@@ -108,7 +108,28 @@ export const attempts = pgTable(
   ],
 );
 
-export type AttemptRow = typeof attempts.$inferSelect;
+/** The columns the database derives for the quiz report; nothing else reads them. */
+type DerivedColumn =
+  | 'outcomeQuestions'
+  | 'outcomeMarks'
+  | 'outcomeMaxima'
+  | 'outcomeAnswered'
+  | 'outcomePicks';
+const DERIVED: ReadonlySet<string> = new Set<DerivedColumn>([
+  'outcomeQuestions',
+  'outcomeMarks',
+  'outcomeMaxima',
+  'outcomeAnswered',
+  'outcomePicks',
+]);
+
+/** An attempt as the service sees it: every column but the report's derived arrays. */
+export type AttemptRow = Omit<typeof attempts.$inferSelect, DerivedColumn>;
+
+/** What `select(attemptRowColumns)` and `returning(attemptRowColumns)` read: `AttemptRow`. */
+export const attemptRowColumns = Object.fromEntries(
+  Object.entries(getTableColumns(attempts)).filter(([key]) => !DERIVED.has(key)),
+) as Omit<(typeof attempts)['_']['columns'], DerivedColumn>;
 
 /** The latest saved answer per question; autosave overwrites it (last write wins). */
 export const attemptAnswers = pgTable(
