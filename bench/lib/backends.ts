@@ -19,6 +19,15 @@ import { assayEnv, freshDir, REPO_ROOT, removeDir } from './servers.ts';
  * database (DATABASE_URL and REDIS_URL unset: PGlite inside the server process and the
  * in-process queue), each with a reference server on the same kind of database.
  */
+export type BackendKind = 'postgres' | 'pglite';
+
+/**
+ * Per-user and anonymous limits raised so that no answer is a 429: 2,000 students behind one
+ * IP (the load generator's) and the closed-loop ceiling's many saves per student per minute
+ * are not what the default limits (600 per user, 300 per IP per minute) are for.
+ */
+export const RAISED_RATE_LIMIT = '10000000';
+
 /**
  * BENCH_PROFILE_DIR=dir writes a V8 CPU profile of every Assay and reference server the run
  * starts into dir, for finding where a request's time goes; the figures of such a run are not
@@ -28,15 +37,6 @@ function profiling(): string[] {
   const dir = process.env.BENCH_PROFILE_DIR;
   return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 }
-
-export type BackendKind = 'postgres' | 'pglite';
-
-/**
- * Per-user and anonymous limits raised so that no answer is a 429: 2,000 students behind one
- * IP (the load generator's) and the closed-loop ceiling's many saves per student per minute
- * are not what the default limits (600 per user, 300 per IP per minute) are for.
- */
-export const RAISED_RATE_LIMIT = '10000000';
 
 export type Backend = {
   kind: BackendKind;

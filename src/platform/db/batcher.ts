@@ -1,12 +1,12 @@
 /**
  * Group commit for one kind of statement: calls made while `concurrency` batches are in flight
  * wait, and then run together as one batch (at most `maxBatch`). A lone call runs at once (or at
- * the end of the turn with `sameTurn`, below), so quiet times add no latency; under load one statement (and one commit) serves
- * many callers. `run` returns one output per input, in order; when it fails, every caller of the
- * batch gets the error, except that a batch of several failing with an error `retrySingly`
- * accepts (one bad input, e.g. a payload the database refuses) runs again one input at a time,
- * so that input fails only its own caller. Transient failures (database down) are not retried:
- * their callers hear of them at once.
+ * the end of the turn with `sameTurn`, below), so quiet times add no latency; under load one
+ * statement (and one commit) serves many callers. `run` returns one output per input, in order;
+ * when it fails, every caller of the batch gets the error, except that a batch of several
+ * failing with an error `retrySingly` accepts (one bad input, e.g. a payload the database
+ * refuses) runs again one input at a time, so that input fails only its own caller. Transient
+ * failures (database down) are not retried: their callers hear of them at once.
  *
  * `sameTurn` makes even a call that finds a free slot wait for the end of the event-loop turn, so
  * the calls of one turn (the requests read from the sockets at once) share a statement. That is
