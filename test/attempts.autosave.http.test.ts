@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAttemptsRepository } from '../src/modules/attempts/attempts.repository.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { bearer, signedIn } from './support/auth.ts';
+import { eventually } from './support/backends.ts';
 import { databaseKinds } from './support/databases.ts';
 import {
   createQuestion,
@@ -11,6 +12,7 @@ import {
   startAttempt,
   submitAttempt,
 } from './support/quizzes.ts';
+import { holdRowLock } from './support/row-lock.ts';
 
 /** Autosaves arriving together are written as one statement: each must still fare as if alone. */
 describe.each(databaseKinds())('autosave group commit on %s', (kind) => {
@@ -214,21 +216,11 @@ describe.each(databaseKinds())('autosave group commit on %s', (kind) => {
       const { repository, occupy } = await batching();
       const heldOwner = (await repository.find(held.attempt.id))!.userId;
       const freeOwner = (await repository.find(free.attempt.id))!.userId;
-      let release: () => void = () => {};
-      const released = new Promise<void>((resolve) => {
-        release = resolve;
-      });
-      let locked: () => void = () => {};
-      const isLocked = new Promise<void>((resolve) => {
-        locked = resolve;
-      });
       // What a submit does first: the attempt's row, FOR UPDATE, until its commit.
-      const submit = t.deps.database.db.transaction(async (tx) => {
-        await tx.execute(sql`select id from attempts where id = ${held.attempt.id} for update`);
-        locked();
-        await released;
-      });
-      await isLocked;
+      const submit = await holdRowLock(
+        t.deps.database.db,
+        sql`select id from attempts where id = ${held.attempt.id} for update`,
+      );
       const at = new Date();
       const busy = occupy();
       const heldSave = repository.saveAnswer({
@@ -251,10 +243,19 @@ describe.each(databaseKinds())('autosave group commit on %s', (kind) => {
       void heldSave.then(() => {
         heldDone = true;
       });
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(heldDone).toBe(false); // waits for the submit, alone
-      release();
-      await submit;
+      // The held attempt's save is alone now, queued behind the lock (PostgreSQL says so).
+      await eventually(
+        async () => {
+          const waiting = (await t.deps.database.db.execute(
+            sql`select 1 from pg_stat_activity
+                where datname = current_database() and wait_event_type = 'Lock'`,
+          )) as { rows: unknown[] };
+          return waiting.rows.length > 0 ? true : undefined;
+        },
+        { what: 'a save waiting for the attempt lock' },
+      );
+      expect(heldDone).toBe(false);
+      await submit.release();
       // The "submit" changed nothing, so the attempt is still open and the save lands.
       expect(await heldSave).toBe(true);
       expect((await storedAnswers(held.attempt.id)).get(numericId)).toBe(1);

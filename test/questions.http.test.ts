@@ -88,6 +88,13 @@ describe('question bank', () => {
     expect(got.json()).toEqual(choice);
   });
 
+  it('answers text the database cannot store (a NUL character) with a 400, not a 500', async () => {
+    const response = await create({ type: 'true_false', prompt: 'True\u0000?', correct: true });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect(response.json().detail).toContain('NUL');
+  });
+
   it('refuses a code question whose challenge does not exist, on create and on replace', async () => {
     const missing = { ...EXAMPLES.code, challengeId: 'no-such-challenge' };
     expectInvalidAt(await create(missing), 'body.challengeId', 'create');

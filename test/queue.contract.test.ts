@@ -18,6 +18,7 @@ import {
   type TestJobs,
   testCatalogue,
 } from './support/queue-fixtures.ts';
+import { holdRowLock } from './support/row-lock.ts';
 
 const logger = createLogger({ level: 'silent' });
 
@@ -152,24 +153,13 @@ describe.each(backends())('queue contract: $name', (backend) => {
     async () => {
       const locked = await queue.enqueue('test.record', { key: 'locked' });
       const free = await queue.enqueue('test.record', { key: 'free' });
-      let release: () => void = () => {};
-      const held = new Promise<void>((resolve) => {
-        release = resolve;
-      });
-      let lockTaken: () => void = () => {};
-      const taken = new Promise<void>((resolve) => {
-        lockTaken = resolve;
-      });
-      const holder = database.db.transaction(async (tx) => {
-        await tx.execute(sql`select id from jobs where id = ${locked.id} for update`);
-        lockTaken();
-        await held;
-      });
-      await taken;
+      const lock = await holdRowLock(
+        database.db,
+        sql`select id from jobs where id = ${locked.id} for update`,
+      );
       const claimed = await queue.ledger.claimMany([locked.id, free.id], 'w1', 60_000);
       expect(claimed.map((row) => row?.id ?? null)).toEqual([null, free.id]);
-      release();
-      await holder;
+      await lock.release();
       // Still pending: the next delivery (or the sweeper) takes it.
       expect(await statusOf(locked.id)).toBe('pending');
       const [again] = await queue.ledger.claimMany([locked.id], 'w1', 60_000);

@@ -12,6 +12,9 @@ const storable = (schema: z.ZodString) =>
     .refine((text) => !text.includes('\u0000'), 'must not contain NUL (\\u0000) characters')
     .refine((text) => !LONE_SURROGATE.test(text), 'must be valid Unicode (a lone surrogate)');
 
+/** Refused by `storable`: said once in the schema's description, where clients read it. */
+const TEXT_RULE = 'Text holding NUL (\\u0000) or a lone UTF-16 surrogate is refused (400).';
+
 export const answerValue = z
   .union([
     storable(z.string().max(1_000)).describe('single_choice: an option id; short_answer: the text'),
@@ -29,6 +32,7 @@ export const answerValue = z
       .describe('code (source at most 64 KiB)'),
     z.null().describe('clears the answer'),
   ])
+  .describe(TEXT_RULE)
   .meta({ id: 'Answer' });
 
 const endedBy = z.enum(['student', 'timer', 'focus_limit']).nullable();

@@ -6,7 +6,14 @@ import type {
   preHandlerHookHandler,
 } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { postgresErrorCode } from '../db/database.ts';
 import { type FieldError, isAppError } from '../errors/errors.ts';
+
+/**
+ * What PostgreSQL says of text it cannot store (a NUL character, in text or in JSON): the
+ * client's input, not our failure, wherever a schema did not refuse it first.
+ */
+const UNSTORABLE_TEXT = new Set(['22P05', '22021']);
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
@@ -121,6 +128,15 @@ export function registerProblemHandlers(app: FastifyInstance) {
         code:
           (error.code && FASTIFY_CODES[error.code]) ||
           (status === 429 ? 'RATE_LIMITED' : 'BAD_REQUEST'),
+      });
+    }
+    if (UNSTORABLE_TEXT.has(postgresErrorCode(error) ?? '')) {
+      request.log.info({ err: error }, 'input the database cannot store');
+      return sendProblem(request, reply, {
+        title: 'Validation failed',
+        status: 400,
+        detail: 'The request holds text that cannot be stored (a NUL character, \\u0000).',
+        code: 'VALIDATION_FAILED',
       });
     }
     request.log.error({ err: error }, 'unexpected error');
