@@ -198,12 +198,23 @@ export function createExecutionService(options: {
     }
   };
 
+  /** The sandbox the runs will use starts while the program compiles (if none is started yet). */
+  const startWhileCompiling = (
+    state: Extract<Ready, { ok: true }>,
+    language: string,
+    limits: Limits,
+  ) => {
+    if (state.status.compiled.includes(language)) state.service.startAhead({ language, limits });
+  };
+
   const compileOutputOf = (compile: RunResult | null) =>
     compile ? Buffer.concat([compile.stdout, compile.stderr]) : null;
 
   async function execute(request: ExecutionRequest): Promise<ExecutionResult> {
     const state = await admit(request.language);
     return inPool(request.owner, async () => {
+      const runLimits = { ...run, ...request.limits };
+      startWhileCompiling(state, request.language, runLimits);
       const prepared = await state.service.prepare({
         language: request.language,
         source: request.source,
@@ -212,7 +223,7 @@ export function createExecutionService(options: {
         ? await state.service.run({
             program: prepared.program,
             ...(request.stdin === undefined ? {} : { stdin: request.stdin }),
-            limits: { ...run, ...request.limits },
+            limits: runLimits,
           })
         : prepared.compile;
       return {
@@ -237,10 +248,7 @@ export function createExecutionService(options: {
     // One slot for the whole submission: compile once, then every test in order.
     return inPool(request.owner, async () => {
       const runLimits = { ...run, ...request.limits };
-      // The tests' sandbox starts while the program compiles (when none is started already).
-      if (state.status.compiled.includes(request.language)) {
-        state.service.prepareRunMany({ language: request.language, limits: runLimits });
-      }
+      startWhileCompiling(state, request.language, runLimits);
       const prepared = await state.service.prepare({
         language: request.language,
         source: request.source,

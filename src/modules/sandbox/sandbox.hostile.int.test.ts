@@ -14,6 +14,8 @@ import {
   runCompiled,
   runPython,
   runStep,
+  stepDirectories,
+  type TestSandbox,
   TIGHT_LIMITS,
   text,
 } from './sandbox.test-utils.ts';
@@ -22,7 +24,15 @@ import type { RunResult } from './sandbox.types.ts';
 const MiB = 1024 * 1024;
 /** Slack for timers and for killing and reaping a whole tree on two busy cores. */
 const MARGIN_MS = 750;
-const sandbox = await openTestSandbox();
+const opened = await openTestSandbox();
+/** Every hostile program runs both ways a run can start: a sandbox of its own, or one started ahead. */
+const modes: Array<[string, Extract<TestSandbox, { available: true }>]> = opened.available
+  ? [
+      ['in a sandbox started for the run', opened],
+      ['in a sandbox started ahead of the run', { ...opened, startedAhead: true }],
+    ]
+  : [];
+if (opened.available) afterAll(() => opened.host.close());
 
 /** A Python prelude for raw system calls: `call(nr, *args)` returns the errno name or 'ok'. */
 const SYSCALL_PRELUDE = `
@@ -47,8 +57,7 @@ def attempt(fn):
         return type(error).__name__
 `;
 
-describe.runIf(sandbox.available)('hostile programs', () => {
-  if (!sandbox.available) return;
+describe.each(modes)('hostile programs, %s', (_mode, sandbox) => {
   const { host } = sandbox;
   let marker = '';
 
@@ -60,14 +69,12 @@ describe.runIf(sandbox.available)('hostile programs', () => {
     // Whatever a test did, afterwards nothing of it is left on the host.
     expect(processesWithMarker(marker), 'stray processes').toEqual([]);
     expect(leftoverCgroups(host), 'leftover cgroups').toEqual([]);
-    expect(readdirSync(host.workRoot), 'leftover work directories').toEqual([]);
+    expect(stepDirectories(host), 'leftover work directories').toEqual([]);
     expect(
       readdirSync(tmpdir()).filter((name) => name.includes(marker)),
       'files in the host /tmp',
     ).toEqual([]);
   });
-
-  afterAll(() => host.close());
 
   const withinWall = (result: RunResult, wallMs: number) =>
     expect(result.wallMs).toBeLessThanOrEqual(wallMs + MARGIN_MS);
@@ -343,7 +350,7 @@ print(json.dumps({'files': report, 'env': sorted(os.environ), 'proc': environmen
       // The other run's work directory while it runs, as the host sees it.
       let otherDir: string | undefined;
       for (let tries = 0; tries < 100 && !otherDir; tries += 1) {
-        otherDir = readdirSync(host.workRoot)[0];
+        otherDir = stepDirectories(host)[0];
         if (!otherDir) await new Promise((resolve) => setTimeout(resolve, 10));
       }
       const otherPath = join(host.workRoot, otherDir ?? 'missing');
@@ -690,9 +697,9 @@ int main() { return 0; }
 
   it('the host is as it was: no file, process or cgroup of any run remains', () => {
     expect(existsSync(host.workRoot)).toBe(true);
-    expect(readdirSync(host.workRoot)).toEqual([]);
+    expect(stepDirectories(host)).toEqual([]);
     expect(leftoverCgroups(host)).toEqual([]);
   });
 });
 
-if (!sandbox.available) reportMissingSandbox('hostile programs', sandbox.reason);
+if (!opened.available) reportMissingSandbox('hostile programs', opened.reason);

@@ -59,6 +59,9 @@ export function createSandboxService(
       ? createWarmBatches({ host: deps.host, logger, ...deps.startAhead })
       : null;
 
+  /** Runs and batches in flight: a single run starts the next sandbox ahead only at zero. */
+  let running = 0;
+
   const languageOf = (id: string) => {
     const language = languages.find((candidate) => candidate.id === id);
     if (!language) throw new Error(`unknown language ${id}`);
@@ -101,6 +104,15 @@ export function createSandboxService(
     return { ok: true, program: { language: language.id, files }, compile: result };
   }
 
+  /**
+   * One run in a fresh sandbox. With `startAhead`, that sandbox is one started before the run was
+   * asked for when there is one of its shape (sandbox.warm.ts): never used before, removed after
+   * this run, so the run is as fresh as in a sandbox of its own, without waiting for bwrap and
+   * the cgroup moves. Afterwards the next one of the same shape is started, but only when nothing
+   * else runs: a run in a started sandbox costs more CPU than one in a sandbox of its own (the
+   * supervisor, its protocol), which buys latency on an idle machine and costs throughput on a
+   * busy one (bench/RESULTS.md, sandbox).
+   */
   async function run(options: {
     program: Program;
     stdin?: string | Buffer;
@@ -108,16 +120,27 @@ export function createSandboxService(
   }): Promise<RunResult> {
     const language = languageOf(options.program.language);
     const limits = withFloors(language, { ...DEFAULT_RUN_LIMITS, ...options.limits });
-    const { result } = await runStep({
-      kind: 'run',
-      argv: expandArgv(language.run, limits),
-      files: options.program.files,
-      ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
-      limits,
-      env: { ...BASE_ENV, ...language.env },
-      readOnlyPaths: language.readOnlyPaths ?? [],
-    });
-    return result;
+    const stdin = options.stdin === undefined ? {} : { stdin: options.stdin };
+    const shape = batchShape(language, limits);
+    const inFreshSandbox = async () =>
+      (await runStep({ kind: 'run', ...shape, files: options.program.files, ...stdin })).result;
+    if (!ahead || !('host' in deps)) return inFreshSandbox();
+    running += 1;
+    try {
+      const sandbox = await ahead.take(shape);
+      if (!sandbox) return await inFreshSandbox();
+      const [result] = await runBatch({
+        host: deps.host,
+        logger,
+        tests: [stdin],
+        sandbox,
+        program: { ...shape, files: options.program.files },
+      });
+      return result!;
+    } finally {
+      running -= 1;
+      if (running === 0) ahead.prepare(shape);
+    }
   }
 
   /** The sandbox-wide part of a language's batch at these limits (its program without files). */
@@ -156,8 +179,9 @@ export function createSandboxService(
       return results;
     }
     const shape = batchShape(language, limits);
-    const sandbox = await ahead?.take(shape);
+    running += 1;
     try {
+      const sandbox = await ahead?.take(shape);
       return await runBatch({
         host: deps.host,
         logger,
@@ -167,15 +191,17 @@ export function createSandboxService(
         program: { ...shape, files: options.program.files },
       });
     } finally {
+      running -= 1;
+      // A batch needs a sandbox anyway: starting the next one early moves work, it adds none.
       ahead?.prepare(shape);
     }
   }
 
   /**
-   * Starts the sandbox a `runMany` of this language at these limits will use, in the background
-   * (with `startAhead`; otherwise nothing): a judge calls it before it compiles.
+   * Starts the sandbox a `run` or `runMany` of this language at these limits will use, in the
+   * background (with `startAhead`; otherwise nothing): called before a compile.
    */
-  function prepareRunMany(options: { language: string; limits?: Partial<Limits> }): void {
+  function startAhead(options: { language: string; limits?: Partial<Limits> }): void {
     if (!ahead) return;
     const language = languageOf(options.language);
     ahead.prepare(
@@ -188,7 +214,7 @@ export function createSandboxService(
     prepare,
     run,
     runMany,
-    prepareRunMany,
+    startAhead,
     /** Settles once no sandbox is being started ahead (benchmarks wait for it before timing). */
     startedAhead: async () => {
       await ahead?.settled();

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'vitest';
 import { createLogger, type Logger } from '../../platform/logger/logger.ts';
+import { runBatch, startBatchSandbox } from './sandbox.batch.ts';
 import { detectSandboxHost, type SandboxHost } from './sandbox.host.ts';
 import { BASE_ENV, findLanguage } from './sandbox.languages.ts';
 import { runInSandbox, type SandboxStep } from './sandbox.runner.ts';
@@ -24,7 +25,17 @@ export const TIGHT_LIMITS: Limits = {
 };
 
 export type TestSandbox =
-  | { available: true; host: SandboxHost; service: SandboxService; logger: Logger }
+  | {
+      available: true;
+      host: SandboxHost;
+      service: SandboxService;
+      logger: Logger;
+      /**
+       * `runStep` runs a run step the way the service runs one in a sandbox started ahead (a
+       * per-submission sandbox serving one test), instead of in a sandbox started for it.
+       */
+      startedAhead?: boolean;
+    }
   | { available: false; reason: string };
 
 /** The machine's sandbox, or why there is none (tests then skip and say so). */
@@ -84,6 +95,10 @@ export function processesWithMarker(marker: string): number[] {
   return found;
 }
 
+/** What the host's work root holds besides the supervisor binary: step and batch directories. */
+export const stepDirectories = (host: SandboxHost) =>
+  readdirSync(host.workRoot).filter((name) => !name.startsWith('supervisor-'));
+
 /** Step cgroups of this host that still exist (each host has parents of its own). */
 export function leftoverCgroups(host: SandboxHost): string[] {
   return host.cgroups.parents.flatMap((parent) =>
@@ -104,19 +119,31 @@ export async function runStep(options: {
   limits?: Partial<Limits>;
   collect?: SandboxStep['collect'];
 }) {
-  return runInSandbox({
-    host: options.sandbox.host,
-    logger: options.sandbox.logger,
-    step: {
-      kind: options.kind ?? 'run',
-      argv: options.argv,
-      files: options.files,
-      ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
-      limits: { ...TIGHT_LIMITS, ...options.limits },
-      env: { ...BASE_ENV, ASSAY_MARK: options.marker },
-      ...(options.collect ? { collect: options.collect } : {}),
-    },
+  const { host, logger } = options.sandbox;
+  const step: SandboxStep = {
+    kind: options.kind ?? 'run',
+    argv: options.argv,
+    files: options.files,
+    ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
+    limits: { ...TIGHT_LIMITS, ...options.limits },
+    env: { ...BASE_ENV, ASSAY_MARK: options.marker },
+    ...(options.collect ? { collect: options.collect } : {}),
+  };
+  if (!options.sandbox.startedAhead || step.kind !== 'run' || step.collect) {
+    return runInSandbox({ host, logger, step });
+  }
+  const { files, stdin, kind: _, ...shape } = step;
+  const sandbox = await startBatchSandbox({ host, shape, logger });
+  // Started before the run is asked for, as the service's are: the run does not wait for it.
+  await sandbox.ready.catch(() => undefined);
+  const [result] = await runBatch({
+    host,
+    logger,
+    sandbox,
+    program: { ...shape, files },
+    tests: [stdin === undefined ? {} : { stdin }],
   });
+  return { result: result!, artifacts: {} };
 }
 
 export async function runPython(options: {

@@ -17,6 +17,18 @@ import { createWarmBatches } from './sandbox.warm.ts';
 
 const sandbox = await openTestSandbox();
 
+/** Host processes running `sleep 31.7`, the background process the single-run test leaves. */
+const sleepers = () =>
+  readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'latin1') === '/usr/bin/sleep\x0031.7\x00';
+      } catch {
+        return false;
+      }
+    });
+
 const ECHO = 'import sys\nprint(sys.stdin.read().upper())\n';
 
 describe.runIf(sandbox.available)('sandboxes started ahead of a batch', () => {
@@ -176,7 +188,7 @@ describe.runIf(sandbox.available)('sandboxes started ahead of a batch', () => {
       startAhead: { capacity: 2, idleMs: 60_000 },
     });
     const limits = { memoryBytes: TIGHT_LIMITS.memoryBytes, cpuMs: 1_000 };
-    service.prepareRunMany({ language: 'python', limits });
+    service.startAhead({ language: 'python', limits });
     expect(await service.startedAhead()).toBe(1);
     const program = { language: 'python', files: { 'main.py': { content: ECHO } } };
     const [result] = await service.runMany({ program, tests: [{ stdin: 'x' }], limits });
@@ -205,6 +217,50 @@ describe.runIf(sandbox.available)('sandboxes started ahead of a batch', () => {
     }
     await service.close();
     expect(await service.startedAhead()).toBe(0);
+  });
+
+  it('through the service: a single run uses a sandbox started ahead, once, and is as fresh as its own', async () => {
+    const service = createSandboxService({
+      host,
+      logger,
+      startAhead: { capacity: 2, idleMs: 60_000 },
+    });
+    // Each run looks for what an earlier run could have left, then leaves some of its own.
+    const source = [
+      'import os, subprocess, sys',
+      "print(sorted(os.listdir('/tmp')), sys.stdin.read())",
+      "open('/tmp/left-behind', 'w').write('x')",
+      "subprocess.Popen(['/usr/bin/sleep', '31.7'], start_new_session=True)",
+    ].join('\n');
+    const program = { language: 'python', files: { 'main.py': { content: source } } };
+    const limits = { memoryBytes: TIGHT_LIMITS.memoryBytes };
+    expect(await service.startedAhead()).toBe(0);
+    // Nothing started yet: a sandbox of its own, and the next one starts afterwards.
+    const first = await service.run({ program, stdin: 'one', limits });
+    expect([first.verdict, text(first.stdout)]).toEqual(['ok', '[] one\n']);
+    expect(await service.startedAhead()).toBe(1);
+    for (const [input, cpuMs] of [
+      ['two', 1_000],
+      ['three', 2_000],
+    ] as const) {
+      const [waiting] = leftoverCgroups(host);
+      // Per-run CPU and wall limits do not change the shape: the started one is used.
+      const result = await service.run({ program, stdin: input, limits: { ...limits, cpuMs } });
+      expect([result.verdict, text(result.stdout)]).toEqual(['ok', `[] ${input}\n`]);
+      expect(await service.startedAhead()).toBe(1);
+      const now = new Set(leftoverCgroups(host));
+      expect(now.has(waiting!), 'the sandbox it used is removed').toBe(false);
+      expect(now.size).toBe(1);
+    }
+    // Two at once: the first to end starts nothing (the machine is busy), the last one does.
+    const both = await Promise.all(
+      ['four', 'five'].map((input) => service.run({ program, stdin: input, limits })),
+    );
+    expect(both.map((result) => result.verdict)).toEqual(['ok', 'ok']);
+    expect(await service.startedAhead()).toBe(1);
+    await service.close();
+    expect(await service.startedAhead()).toBe(0);
+    expect(sleepers(), 'background processes left running').toEqual([]);
   });
 });
 
