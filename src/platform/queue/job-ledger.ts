@@ -1,8 +1,10 @@
 import { and, eq, inArray, lt, or, sql } from 'drizzle-orm';
 import type { Database, Executor } from '../db/database.ts';
+import { prepareRows } from '../db/prepared.ts';
 import { type JobRow, jobs } from './jobs.tables.ts';
 
 const ms = (value: number) => sql`(${value}::double precision * interval '1 millisecond')`;
+const ph = sql.placeholder;
 
 /** Data access for the job ledger. Every state change is a conditional update, so racing workers cannot both win. */
 /** A job as enqueued: its row is made from this. */
@@ -35,6 +37,24 @@ const completed = () => ({
 
 /** Data access for the job ledger. Every state change is a conditional update, so racing workers cannot both win. */
 export function createJobLedger(db: Database) {
+  // An enqueue's INSERT is written by hand, with the whole batch in one JSON parameter, and
+  // prepared once: Drizzle's query builder spent more CPU building a 200-row INSERT than the
+  // rest of an enqueue, BullMQ's push included (about 100 of 155 µs a job). Claims and
+  // completions stay built by Drizzle: the same hand-written form (a JSON id list, looked up by
+  // id) made PostgreSQL slower at them under load (a drain of 20,000 jobs: 1,500 jobs/s
+  // against 2,400).
+  const insertRows = prepareRows<{ id: string }>(
+    db,
+    'jobs_insert',
+    sql`insert into ${jobs} (id, type, queue, payload, max_attempts, run_at)
+      select r.id, r.type, r.queue, r.payload, r."maxAttempts",
+        now() + r."delayMs" * interval '1 millisecond'
+      from jsonb_to_recordset(${ph('rows')}::jsonb) as r(
+        id text, type text, queue text, payload jsonb, "maxAttempts" integer,
+        "delayMs" double precision)
+      on conflict (id) do nothing
+      returning id`,
+  );
   return {
     /** Whether the job is new (a known id is left as it is). */
     async insert(executor: Executor, job: NewJob): Promise<boolean> {
@@ -48,11 +68,7 @@ export function createJobLedger(db: Database) {
 
     /** `insert` for many jobs in one statement: per job, whether it was new. */
     async insertMany(jobsToInsert: readonly NewJob[]): Promise<boolean[]> {
-      const rows = await db
-        .insert(jobs)
-        .values(jobsToInsert.map(rowOf))
-        .onConflictDoNothing({ target: jobs.id })
-        .returning({ id: jobs.id });
+      const rows = await insertRows({ rows: JSON.stringify(jobsToInsert) });
       // The same id twice in one statement: the first one is the new job.
       const created = new Set(rows.map((row) => row.id));
       return jobsToInsert.map((job) => created.delete(job.id));
