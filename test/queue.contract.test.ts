@@ -147,6 +147,22 @@ describe.each(backends())('queue contract: $name', (backend) => {
     expect(seen.get('twice')).toBeUndefined();
   });
 
+  it('a delayed enqueue is due only after its delay, also in a shared INSERT', async () => {
+    const [later, now] = await Promise.all([
+      queue.enqueue('test.record', { key: 'later' }, { delayMs: 60_000 }),
+      queue.enqueue('test.record', { key: 'now' }),
+    ]);
+    const dueIn = async (id: string) => {
+      const row = await queue.ledger.get(id);
+      return row!.runAt.getTime() - row!.createdAt.getTime();
+    };
+    expect(await dueIn(later.id)).toBeGreaterThanOrEqual(59_000);
+    expect(await dueIn(later.id)).toBeLessThanOrEqual(61_000);
+    expect(Math.abs(await dueIn(now.id))).toBeLessThan(1_000);
+    // Not claimable before it is due.
+    expect(await queue.ledger.claimMany([later.id], 'w1', 60_000)).toEqual([undefined]);
+  });
+
   // PGlite has one connection: a transaction holding a lock there blocks every other statement.
   it.runIf(backend.database === 'postgres')(
     'a claim skips a row locked right now instead of holding up the rest of its batch',

@@ -134,8 +134,10 @@ export async function runStep(options: {
   }
   const { files, stdin, kind: _, ...shape } = step;
   const sandbox = await startBatchSandbox({ host, shape, logger });
-  // Started before the run is asked for, as the service's are: the run does not wait for it.
-  await sandbox.ready.catch(() => undefined);
+  // Started before the run is asked for, as the service's are. A start that fails fails the
+  // test: the batch would run the program in a fresh sandbox instead, and this mode would pass
+  // without being tested.
+  await sandbox.ready;
   const [result] = await runBatch({
     host,
     logger,

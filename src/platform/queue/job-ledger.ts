@@ -6,7 +6,6 @@ import { type JobRow, jobs } from './jobs.tables.ts';
 const ms = (value: number) => sql`(${value}::double precision * interval '1 millisecond')`;
 const ph = sql.placeholder;
 
-/** Data access for the job ledger. Every state change is a conditional update, so racing workers cannot both win. */
 /** A job as enqueued: its row is made from this. */
 export type NewJob = {
   id: string;
