@@ -1,4 +1,4 @@
-import { Queue, Worker } from 'bullmq';
+import { type JobsOptions, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger/logger.ts';
 import type { RedisFactory } from '../redis/redis.ts';
@@ -6,6 +6,22 @@ import { withTimeout } from '../redis/redis.ts';
 import type { Consumer, QueueDriver } from './queue.types.ts';
 
 type MessageData = { jobId: string };
+
+/**
+ * How a message is added: under its own id (a push of a message BullMQ still holds is a no-op,
+ * so the sweeper never doubles a waiting one), retried by BullMQ when claiming fails (the
+ * database is down), kept a day after failing.
+ */
+export function messageOptions(options: { messageId: string; delayMs: number }): JobsOptions {
+  return {
+    jobId: options.messageId,
+    delay: options.delayMs > 0 ? options.delayMs : undefined,
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 500 },
+    removeOnComplete: true,
+    removeOnFail: { age: 24 * 3600, count: 1000 },
+  };
+}
 
 /**
  * BullMQ as the broker: one BullMQ queue per Assay queue, messages carry only the ledger id.
@@ -34,18 +50,7 @@ export function createBullmqDriver(options: { redis: RedisFactory; logger: Logge
     kind: 'bullmq',
 
     async push({ queue, messageId, jobId, delayMs }) {
-      await queueFor(queue).add(
-        'job',
-        { jobId },
-        {
-          jobId: messageId,
-          delay: delayMs > 0 ? delayMs : undefined,
-          attempts: 5,
-          backoff: { type: 'exponential', delay: 500 },
-          removeOnComplete: true,
-          removeOnFail: { age: 24 * 3600, count: 1000 },
-        },
-      );
+      await queueFor(queue).add('job', { jobId }, messageOptions({ messageId, delayMs }));
     },
 
     async consume({ queues: names, concurrency, handle }): Promise<Consumer> {

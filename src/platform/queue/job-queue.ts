@@ -42,9 +42,14 @@ async function gaveUp(
 const SWEEP_BATCH = 500;
 /**
  * Ledger writes made at the same time share one statement (group commit, batcher.ts): at most
- * this many rows each, and this many statements of a kind in flight (the pool has more).
+ * this many rows each, and this many statements of a kind in flight (the pool has more). Each
+ * waits for the end of its event-loop turn, also on PostgreSQL: BullMQ hands a worker the jobs
+ * of one Redis reply in one turn, and with a free slot the first of them used to be claimed
+ * alone (100 of 240 claims of a 3,000-job drain were of one job). Waiting for the turn's end
+ * cut PostgreSQL's CPU per job drained by about a third and raised the drain rate by about as
+ * much, for well under a millisecond of latency.
  */
-const LEDGER_BATCH = { maxBatch: 200, concurrency: 2 } as const;
+const LEDGER_BATCH = { maxBatch: 200, concurrency: 2, sameTurn: true } as const;
 
 class LeaseLostError extends Error {
   constructor(jobId: string) {
