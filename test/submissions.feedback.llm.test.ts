@@ -224,6 +224,21 @@ describe('LLM feedback through the openai SDK', () => {
     expect(feedback.suggestions.length).toBeLessThanOrEqual(4);
   });
 
+  it('keeps a reply holding NUL or a lone surrogate storable (PostgreSQL refuses both)', async () => {
+    // JSON.stringify writes the lone surrogate as the escape \ud800, as a model's JSON may.
+    double.behave({
+      reply: JSON.stringify({ summary: 'Off by\u0000 one', suggestions: ['Print a \ud800 sum'] }),
+    });
+    const feedback = await createFeedback({ llm: settings(double), logger: captureLogs().logger })(
+      judgedInput(),
+    );
+    expect(feedback).toMatchObject({
+      source: 'llm',
+      summary: 'Off by\uFFFD one',
+      suggestions: ['Print a \uFFFD sum'],
+    });
+  });
+
   it('asks no model without LLM_BASE_URL, nor about a judge failure', async () => {
     const input = judgedInput();
     const offline = createFeedback({ logger: captureLogs().logger });

@@ -182,6 +182,45 @@ if (sandboxProblem !== null) {
       ]);
     }, 90_000);
 
+    it('judges a program that prints a NUL byte or broken UTF-8: a verdict, not an internal error', async () => {
+      // A challenge of its own, so the analytics below count only the shared one's submissions.
+      const created = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/challenges',
+        headers: bearer(author),
+        payload: { title: 'Shout once', statement: 'Capitals.', languages: ['python'] },
+      });
+      expect(created.statusCode, created.body).toBe(201);
+      const ownId = created.json().id as string;
+      const tests = await t.app.inject({
+        method: 'POST',
+        url: `/api/v1/challenges/${ownId}/testcases`,
+        headers: bearer(author),
+        payload: [{ input: 'abc\n', expectedOutput: 'ABC\n' }],
+      });
+      expect(tests.statusCode, tests.body).toBeLessThan(300);
+      // PostgreSQL's jsonb cannot hold \u0000, and the output shown to the student is kept there.
+      const response = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/submissions',
+        headers: bearer(student),
+        payload: {
+          challengeId: ownId,
+          language: 'python',
+          source:
+            'import sys\ns = input()\nsys.stdout.buffer.write(s.upper().encode() + b"\\x00\\xff\\n")\n',
+        },
+      });
+      expect(response.statusCode, response.body).toBe(202);
+      const nul = await judged(response.json().id);
+      expect(nul).toMatchObject({ status: 'completed', verdict: 'wrong_answer', score: 0 });
+      const first = (nul.tests as Array<Record<string, unknown>>)[0];
+      expect(first).toMatchObject({ verdict: 'wrong_answer', difference: { line: 1 } });
+      // Shown as the replacement character: visible, storable, and never mistaken for text.
+      expect(first?.stdout).toBe('ABC\uFFFD\uFFFD\n');
+      expect(JSON.stringify(nul.feedback)).toMatch(/test 1/i);
+    }, 90_000);
+
     it('reports a compile error with the compiler’s message and runs no test', async () => {
       const broken = await judged(
         (await submit('c', 'int main(void) { return missing; }\n')).json().id,

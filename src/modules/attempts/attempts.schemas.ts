@@ -1,10 +1,8 @@
 import { z } from 'zod';
+import { LONE_SURROGATE } from '../../platform/db/storable-text.ts';
 import { pageQuery } from '../../platform/http/pagination.ts';
 import { studentQuestion } from '../questions/questions.schemas.ts';
 import { ATTEMPT_STATUSES } from './attempts.tables.ts';
-
-/** Half of a UTF-16 surrogate pair without its other half: not a character at all. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** What PostgreSQL cannot store in text or JSON (NUL, broken UTF-16) is refused here, as bad input. */
 const storable = (schema: z.ZodString) =>

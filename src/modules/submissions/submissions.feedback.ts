@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { storableText } from '../../platform/db/storable-text.ts';
 import { createLlmClient, type LlmClient, type LlmSettings } from '../../platform/llm/llm.ts';
 import type { Logger } from '../../platform/logger/logger.ts';
 import { firstCompileError, readCrash, SIGNAL_MEANINGS } from './submissions.diagnostics.ts';
@@ -53,7 +54,7 @@ function bounded(
   budget: number,
 ) {
   const clip = (text: string, max: number) => {
-    const chars = [...text.trim()];
+    const chars = [...storableText(text.trim())];
     return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : chars.join('');
   };
   const kept = clip(summary, Math.floor(budget / 2));

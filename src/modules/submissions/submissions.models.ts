@@ -1,3 +1,4 @@
+import { storableText } from '../../platform/db/storable-text.ts';
 import type { RunResult, Verdict as RunVerdict } from '../sandbox/sandbox.types.ts';
 import { type CheckerName, check } from './submissions.checkers.ts';
 
@@ -50,7 +51,11 @@ const RUN_TO_TEST: Record<Exclude<RunVerdict, 'ok' | 'compile_error'>, TestVerdi
   internal_error: 'internal_error',
 };
 
-const shown = (bytes: Buffer) => bytes.subarray(0, SHOWN_OUTPUT_BYTES).toString('utf8');
+/** A program's output as text to store and show (checkers compare the real bytes). */
+export const displayText = (bytes: Buffer) => storableText(bytes.toString('utf8'));
+
+const shown = (bytes: Buffer) => displayText(bytes.subarray(0, SHOWN_OUTPUT_BYTES));
+const shownLine = (line: string | null) => (line === null ? null : storableText(line));
 
 /** One test's outcome from its run and the checker. Hidden tests keep only verdict and measures. */
 export function judgeTest(options: {
@@ -76,7 +81,11 @@ export function judgeTest(options: {
     );
     verdict = outcome.pass ? 'accepted' : 'wrong_answer';
     if (!outcome.pass)
-      difference = { line: outcome.line, expected: outcome.expected, actual: outcome.actual };
+      difference = {
+        line: outcome.line,
+        expected: shownLine(outcome.expected),
+        actual: shownLine(outcome.actual),
+      };
   } else {
     // A run step never reports compile_error; if it did, it is the harness's fault.
     verdict = run.verdict === 'compile_error' ? 'internal_error' : RUN_TO_TEST[run.verdict];

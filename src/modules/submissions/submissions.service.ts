@@ -13,6 +13,7 @@ import type { CheckerName } from './submissions.checkers.ts';
 import { submissionNotFound } from './submissions.errors.ts';
 import { type CreateFeedback, publicTestData } from './submissions.feedback.ts';
 import {
+  displayText,
   judgeTest,
   overallVerdict,
   type SubmissionStatus,
@@ -504,7 +505,7 @@ export function createSubmissionsService(deps: {
       }
 
       const compileOutput = outcome.compile
-        ? outcome.compile.output.subarray(0, MAX_COMPILE_OUTPUT).toString('utf8')
+        ? displayText(outcome.compile.output.subarray(0, MAX_COMPILE_OUTPUT))
         : null;
       if (outcome.compile && outcome.compile.status !== 'ok') {
         if (outcome.compile.status === 'internal_error') {
