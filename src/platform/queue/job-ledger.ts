@@ -40,9 +40,9 @@ const CLAIMABLE = sql.raw(`case status
 // Claims and completions look rows up by id alone: their state tests are CASE expressions,
 // which no partial index on status can serve. While the table's statistics are stale (during a
 // burst of new jobs) the planner took jobs_pending_idx, estimated at 3 rows, and each claim of
-// a few ids then read every pending job (3,000 rows for 20 ids, 4-7 ms a statement, most of
-// PostgreSQL's time in a drain). Their parameters are SQL chunks (placeholders when prepared)
-// so that a test can EXPLAIN them with values.
+// a few ids then read every pending job (3,000 rows for 20 ids: 4-7 ms a statement under
+// load). Their parameters are SQL chunks (placeholders when prepared) so that a test can
+// EXPLAIN them with values.
 
 /** Leases the claimable jobs among `ids` (a text[]) to `workerId`, skipping locked rows. */
 export const claimStatement = (p: { ids: SQLChunk; workerId: SQLChunk; leaseMs: SQLChunk }) =>
