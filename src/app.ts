@@ -39,6 +39,7 @@ import { registerOpenApi } from './platform/http/openapi.ts';
 import { registerNotFoundHandler, registerProblemHandlers } from './platform/http/problem.ts';
 import { registerRateLimits } from './platform/http/rate-limits.ts';
 import { requestIdFrom } from './platform/http/request-id.ts';
+import { registerWellFormedText } from './platform/http/well-formed-text.ts';
 import { VERSION } from './version.ts';
 
 export type App = FastifyInstance;
@@ -74,6 +75,7 @@ export async function buildApp(deps: Deps): Promise<App> {
     reply.header('x-request-id', request.id);
   });
   registerProblemHandlers(app);
+  registerWellFormedText(app);
   // Only listed origins, never reflected and never '*': the API is bearer-based, but the web
   // client's refresh cookie makes credentials meaningful.
   const allowedOrigins = new Set(deps.config.http.corsOrigins);

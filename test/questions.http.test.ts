@@ -95,6 +95,25 @@ describe('question bank', () => {
     expect(response.json().detail).toContain('NUL');
   });
 
+  it('answers half a surrogate pair anywhere in the body with a 400 naming the field, not a 500', async () => {
+    // JSON can spell it ("\ud800"); PostgreSQL's jsonb refuses it, a text column mangles it.
+    for (const [payload, path] of [
+      [
+        { ...EXAMPLES.single_choice, options: [{ text: '4', correct: true }, { text: '5\ud800' }] },
+        'body.options[1].text',
+      ],
+      [{ ...EXAMPLES.single_choice, prompt: '2 + 2\udc00?' }, 'body.prompt'],
+    ] as const) {
+      const response = await create(payload);
+      expect(response.statusCode, response.body).toBe(400);
+      expect(response.json()).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        errors: [{ path, message: expect.stringContaining('lone surrogate') }],
+      });
+    }
+    expect((await create({ ...EXAMPLES.single_choice, prompt: '2 + 2 😀?' })).statusCode).toBe(201);
+  });
+
   it('refuses a code question whose challenge does not exist, on create and on replace', async () => {
     const missing = { ...EXAMPLES.code, challengeId: 'no-such-challenge' };
     expectInvalidAt(await create(missing), 'body.challengeId', 'create');

@@ -16,7 +16,7 @@ export async function registerOpenApi(app: FastifyInstance, options: { version: 
         title: 'Assay API',
         version: options.version,
         description:
-          'Online assessment platform: timed quizzes, sandboxed coding challenges, leaderboards, analytics. Errors are RFC 9457 problem documents.',
+          'Online assessment platform: timed quizzes, sandboxed coding challenges, leaderboards, analytics. Errors are RFC 9457 problem documents. A request body holding half a UTF-16 surrogate pair (a lone `\\ud800`) anywhere is refused with 400.',
       },
       servers: [],
       tags: [{ name: 'platform', description: 'Health, metrics and API documents' }],

@@ -1,0 +1,46 @@
+import type { FastifyInstance } from 'fastify';
+import { LONE_SURROGATE } from '../db/storable-text.ts';
+import { validationFailed } from '../errors/errors.ts';
+
+/**
+ * Where the first string (or object key) of a parsed body holds a lone UTF-16 surrogate, as a
+ * path like `body.options[1].text`; undefined when there is none. Iterative, so a deeply nested
+ * body cannot exhaust the stack.
+ */
+export function findLoneSurrogate(body: unknown): string | undefined {
+  const pending: Array<[unknown, string]> = [[body, 'body']];
+  while (pending.length > 0) {
+    const [value, path] = pending.pop() as [unknown, string];
+    if (typeof value === 'string') {
+      if (LONE_SURROGATE.test(value)) return path;
+    } else if (Array.isArray(value)) {
+      for (let index = value.length - 1; index >= 0; index -= 1)
+        pending.push([value[index], `${path}[${index}]`]);
+    } else if (value !== null && typeof value === 'object') {
+      const entries = Object.entries(value);
+      for (let index = entries.length - 1; index >= 0; index -= 1) {
+        const [key, item] = entries[index] as [string, unknown];
+        if (LONE_SURROGATE.test(key)) return path;
+        pending.push([item, `${path}.${key}`]);
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * JSON may spell half a surrogate pair (`"\ud800"`), which is no character at all: stored in a
+ * text column it silently became U+FFFD, in jsonb PostgreSQL refused it (a 500). Every body is
+ * refused with a 400 instead, before any route's own validation.
+ */
+export function registerWellFormedText(app: FastifyInstance) {
+  app.addHook('preValidation', async (request) => {
+    const path = findLoneSurrogate(request.body);
+    if (path !== undefined) {
+      throw validationFailed(
+        [{ path, message: 'must be valid Unicode (a lone surrogate)' }],
+        'The request holds text that is not valid Unicode (a lone UTF-16 surrogate).',
+      );
+    }
+  });
+}
