@@ -2,10 +2,17 @@ import type { FastifyInstance } from 'fastify';
 import { LONE_SURROGATE } from '../db/storable-text.ts';
 import { validationFailed } from '../errors/errors.ts';
 
+/** What JSON and form parsers make; anything else (a Buffer, a stream) is not text to check. */
+const isPlainObject = (value: unknown): value is Record<string, unknown> => {
+  if (value === null || typeof value !== 'object') return false;
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+};
+
 /**
  * Where the first string (or object key) of a parsed body holds a lone UTF-16 surrogate, as a
  * path like `body.options[1].text`; undefined when there is none. Iterative, so a deeply nested
- * body cannot exhaust the stack.
+ * body cannot exhaust the stack; only arrays and plain objects (all a body parser makes) are entered.
  */
 export function findLoneSurrogate(body: unknown): string | undefined {
   const pending: Array<[unknown, string]> = [[body, 'body']];
@@ -16,7 +23,7 @@ export function findLoneSurrogate(body: unknown): string | undefined {
     } else if (Array.isArray(value)) {
       for (let index = value.length - 1; index >= 0; index -= 1)
         pending.push([value[index], `${path}[${index}]`]);
-    } else if (value !== null && typeof value === 'object') {
+    } else if (isPlainObject(value)) {
       const entries = Object.entries(value);
       for (let index = entries.length - 1; index >= 0; index -= 1) {
         const [key, item] = entries[index] as [string, unknown];
