@@ -12,7 +12,8 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> => {
 /**
  * Where the first string (or object key) of a parsed body holds a lone UTF-16 surrogate, as a
  * path like `body.options[1].text`; undefined when there is none. Iterative, so a deeply nested
- * body cannot exhaust the stack; only arrays and plain objects (all a body parser makes) are entered.
+ * body cannot exhaust the stack; it enters only arrays and plain objects (all a body parser
+ * makes).
  */
 export function findLoneSurrogate(body: unknown): string | undefined {
   const pending: Array<[unknown, string]> = [[body, 'body']];
