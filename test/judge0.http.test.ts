@@ -152,6 +152,11 @@ describe.each(databaseKinds())('the Judge0-compatible surface on %s', (kind) => 
     expect(unknown.statusCode).toBe(422);
     expect(unknown.json()).toEqual({ language_id: ["language with id 150000 doesn't exist"] });
 
+    // Half a surrogate pair, which no database keeps: refused like any invalid attribute.
+    const broken = await post('/judge0/submissions', { source_code: 'x\ud800', language_id: 71 });
+    expect(broken.statusCode).toBe(422);
+    expect(broken.json()).toEqual({ source_code: ['is invalid'] });
+
     const fields = await get('/judge0/submissions/whatever?fields=stdout,bogus');
     expect(fields.statusCode).toBe(400);
     expect(fields.json()).toEqual({ error: 'invalid fields: [bogus]' });

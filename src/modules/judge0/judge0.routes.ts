@@ -5,6 +5,7 @@ import {
   hasZodFastifySchemaValidationErrors,
 } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { isAppError } from '../../platform/errors/errors.ts';
 import { principalOf } from '../../platform/http/access.ts';
 import {
   BATCH_CONVERSION_ERROR,
@@ -108,14 +109,21 @@ export function judge0Routes(deps: {
         if (error.headers) reply.headers(error.headers);
         return reply.status(error.status).send(error.body);
       }
-      if (hasZodFastifySchemaValidationErrors(error)) {
-        // Judge0 has no schema errors; a wrongly typed attribute is a model error there.
+      // Judge0 has no schema errors; a wrongly typed attribute is a model error there, and so is
+      // text refused before the schema (no database keeps it). `segments` is a field's path.
+      const invalid = (paths: string[][]) => {
         const errors: ValidationErrors = {};
-        for (const issue of error.validation) {
-          const field = issue.instancePath.split('/').filter(Boolean).at(-1) ?? 'base';
+        for (const segments of paths) {
+          const field = segments.filter(Boolean).at(-1) ?? 'base';
           errors[field] = [...(errors[field] ?? []), 'is invalid'];
         }
         return reply.status(422).send(errors);
+      };
+      if (hasZodFastifySchemaValidationErrors(error)) {
+        return invalid(error.validation.map((issue) => issue.instancePath.split('/')));
+      }
+      if (isAppError(error) && error.code === 'VALIDATION_FAILED' && error.errors) {
+        return invalid(error.errors.map(({ path }) => path.split(/[.[\]]/)));
       }
       throw error;
     });
