@@ -734,7 +734,7 @@ export const sandboxBenchmark: Benchmark = {
       '(`sandbox.spec.md`). "One raw sandbox" is the floor of that idea: one raw bwrap whose `sh` runs',
       'the tests back to back with no reset at all.',
       '',
-      'The judge starts per-submission sandboxes ahead of need (`sandbox.warm.ts`, `SANDBOX_START_AHEAD`):',
+      'The judge starts per-submission sandboxes ahead of need (`sandbox.start-ahead.ts`, `SANDBOX_START_AHEAD`):',
       'after each batch the next sandbox of the same shape (language, limits) starts while the worker',
       'waits, and a compiled submission\'s starts while it compiles. "Started ahead" is that mode: the',
       'harness waits (untimed) until the sandbox is ready before timing any side, so its start is in no',

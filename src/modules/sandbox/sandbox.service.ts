@@ -8,8 +8,8 @@ import {
   MAX_ARTIFACT_BYTES,
 } from './sandbox.limits.ts';
 import { runInSandbox, type SandboxStep, type StepOutcome } from './sandbox.runner.ts';
+import { createStartAheadPool } from './sandbox.start-ahead.ts';
 import type { Limits, RunResult, StepFile } from './sandbox.types.ts';
-import { createWarmBatches } from './sandbox.warm.ts';
 
 /** What a compile leaves for the runs: the files each run's fresh work directory starts with. */
 export interface Program {
@@ -39,7 +39,7 @@ export function createSandboxService(
     | {
         host: SandboxHost;
         /**
-         * Start per-submission sandboxes ahead of need (sandbox.warm.ts): up to `capacity` kept,
+         * Start per-submission sandboxes ahead of need (sandbox.start-ahead.ts): up to `capacity` kept,
          * each removed after `idleMs` unused. Off unless given.
          */
         startAhead?: { capacity: number; idleMs: number };
@@ -56,7 +56,7 @@ export function createSandboxService(
       : deps.runStep;
   const ahead =
     'host' in deps && deps.startAhead
-      ? createWarmBatches({ host: deps.host, logger, ...deps.startAhead })
+      ? createStartAheadPool({ host: deps.host, logger, ...deps.startAhead })
       : null;
 
   /** Runs and batches in flight: a single run starts the next sandbox ahead only at zero. */
@@ -106,7 +106,7 @@ export function createSandboxService(
 
   /**
    * One run in a fresh sandbox. With `startAhead`, that sandbox is one started before the run was
-   * asked for when there is one of its shape (sandbox.warm.ts): never used before, removed after
+   * asked for when there is one of its shape (sandbox.start-ahead.ts): never used before, removed after
    * this run, so the run is as fresh as in a sandbox of its own, without waiting for bwrap and
    * the cgroup moves. Afterwards the next one of the same shape is started, but only when nothing
    * else runs: a run in a started sandbox costs more CPU than one in a sandbox of its own (the

@@ -14,7 +14,7 @@ import type { SandboxHost } from './sandbox.host.ts';
  * judge can start one while it compiles. Each sandbox serves ONE batch and is then removed: none
  * is ever handed back. Unused ones are removed after `idleMs`.
  */
-export function createWarmBatches(options: {
+export function createStartAheadPool(options: {
   host: SandboxHost;
   logger: Logger;
   /** Started-ahead sandboxes kept at most, all shapes together (the oldest goes first). */
@@ -22,7 +22,7 @@ export function createWarmBatches(options: {
   idleMs: number;
 }) {
   const { host, capacity, idleMs } = options;
-  const logger = options.logger.child({ component: 'sandbox', kind: 'warm' });
+  const logger = options.logger.child({ component: 'sandbox', kind: 'start-ahead' });
   type Idle = { sandbox: BatchSandbox; timer: NodeJS.Timeout };
   /** A start in flight: a batch that cannot wait for one to be kept may claim it. */
   type Start = {
@@ -140,4 +140,4 @@ export function createWarmBatches(options: {
   };
 }
 
-export type WarmBatches = ReturnType<typeof createWarmBatches>;
+export type StartAheadPool = ReturnType<typeof createStartAheadPool>;

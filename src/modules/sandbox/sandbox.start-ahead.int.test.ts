@@ -4,6 +4,7 @@ import { createLogger } from '../../platform/logger/logger.ts';
 import { type BatchShape, runBatch, startBatchSandbox } from './sandbox.batch.ts';
 import { BASE_ENV } from './sandbox.languages.ts';
 import { createSandboxService } from './sandbox.service.ts';
+import { createStartAheadPool } from './sandbox.start-ahead.ts';
 import {
   leftoverCgroups,
   newMarker,
@@ -13,7 +14,6 @@ import {
   TIGHT_LIMITS,
   text,
 } from './sandbox.test-utils.ts';
-import { createWarmBatches } from './sandbox.warm.ts';
 
 const sandbox = await openTestSandbox();
 
@@ -57,7 +57,7 @@ describe.runIf(sandbox.available)('sandboxes started ahead of a batch', () => {
   afterAll(() => host.close());
 
   it('serves one batch only: it is removed afterwards and the next batch gets another', async () => {
-    const warm = createWarmBatches({ host, logger, capacity: 1, idleMs: 60_000 });
+    const warm = createStartAheadPool({ host, logger, capacity: 1, idleMs: 60_000 });
     warm.prepare(shape());
     warm.prepare(shape()); // `capacity` of a shape are kept at most: this starts nothing
     await warm.settled();
@@ -104,7 +104,7 @@ describe.runIf(sandbox.available)('sandboxes started ahead of a batch', () => {
   });
 
   it('is kept for its own shape only, and a batch still starting is waited for', async () => {
-    const warm = createWarmBatches({ host, logger, capacity: 2, idleMs: 60_000 });
+    const warm = createStartAheadPool({ host, logger, capacity: 2, idleMs: 60_000 });
     warm.prepare(shape());
     await warm.settled();
     // Another memory limit is another cgroup: not this sandbox.
@@ -122,7 +122,7 @@ describe.runIf(sandbox.available)('sandboxes started ahead of a batch', () => {
   });
 
   it('is removed unused after its idle time, and at most `capacity` are kept', async () => {
-    const warm = createWarmBatches({ host, logger, capacity: 2, idleMs: 300 });
+    const warm = createStartAheadPool({ host, logger, capacity: 2, idleMs: 300 });
     for (const factor of [1, 2, 3]) {
       warm.prepare(shape(TIGHT_LIMITS.memoryBytes * factor));
       await warm.settled();
@@ -135,7 +135,7 @@ describe.runIf(sandbox.available)('sandboxes started ahead of a batch', () => {
     await warm.close();
 
     // Of one shape, as many as the capacity (batches of one language run side by side).
-    const sideBySide = createWarmBatches({ host, logger, capacity: 2, idleMs: 60_000 });
+    const sideBySide = createStartAheadPool({ host, logger, capacity: 2, idleMs: 60_000 });
     for (let index = 0; index < 3; index += 1) sideBySide.prepare(shape());
     await sideBySide.settled();
     expect(sideBySide.size()).toBe(2);
@@ -147,7 +147,7 @@ describe.runIf(sandbox.available)('sandboxes started ahead of a batch', () => {
   });
 
   it('a kept sandbox that died is not handed out', async () => {
-    const warm = createWarmBatches({ host, logger, capacity: 1, idleMs: 60_000 });
+    const warm = createStartAheadPool({ host, logger, capacity: 1, idleMs: 60_000 });
     warm.prepare(shape());
     await warm.settled();
     for (const pid of processesWithMarker(marker)) {
