@@ -1,16 +1,16 @@
 import { z } from 'zod';
-import { LONE_SURROGATE } from '../../platform/db/storable-text.ts';
 import { pageQuery } from '../../platform/http/pagination.ts';
 import { studentQuestion } from '../questions/questions.schemas.ts';
 import { ATTEMPT_STATUSES } from './attempts.tables.ts';
 
-/** What PostgreSQL cannot store in text or JSON (NUL, broken UTF-16) is refused here, as bad input. */
+/**
+ * What PostgreSQL cannot store in text or JSON is refused here, as bad input, with the field's
+ * path: NUL. (Half a surrogate pair is refused for every body, `well-formed-text.ts`.)
+ */
 const storable = (schema: z.ZodString) =>
-  schema
-    .refine((text) => !text.includes('\u0000'), 'must not contain NUL (\\u0000) characters')
-    .refine((text) => !LONE_SURROGATE.test(text), 'must be valid Unicode (a lone surrogate)');
+  schema.refine((text) => !text.includes('\u0000'), 'must not contain NUL (\\u0000) characters');
 
-/** Refused by `storable`: said once in the schema's description, where clients read it. */
+/** Refused here and for every body: said once in the description, where clients read it. */
 const TEXT_RULE = 'Text holding NUL (\\u0000) or a lone UTF-16 surrogate is refused (400).';
 
 export const answerValue = z

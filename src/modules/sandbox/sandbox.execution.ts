@@ -198,13 +198,19 @@ export function createExecutionService(options: {
     }
   };
 
-  /** The sandbox the runs will use starts while the program compiles (if none is started yet). */
+  /**
+   * The sandbox the runs will use starts while the program compiles (if none is started yet); for
+   * a single run only when nothing else runs, by the service's rule for runs.
+   */
   const startWhileCompiling = (
     state: Extract<Ready, { ok: true }>,
     language: string,
     limits: Limits,
+    forSingleRun: boolean,
   ) => {
-    if (state.status.compiled.includes(language)) state.service.startAhead({ language, limits });
+    if (state.status.compiled.includes(language)) {
+      state.service.startAhead({ language, limits, forSingleRun });
+    }
   };
 
   const compileOutputOf = (compile: RunResult | null) =>
@@ -214,7 +220,7 @@ export function createExecutionService(options: {
     const state = await admit(request.language);
     return inPool(request.owner, async () => {
       const runLimits = { ...run, ...request.limits };
-      startWhileCompiling(state, request.language, runLimits);
+      startWhileCompiling(state, request.language, runLimits, true);
       const prepared = await state.service.prepare({
         language: request.language,
         source: request.source,
@@ -248,7 +254,7 @@ export function createExecutionService(options: {
     // One slot for the whole submission: compile once, then every test in order.
     return inPool(request.owner, async () => {
       const runLimits = { ...run, ...request.limits };
-      startWhileCompiling(state, request.language, runLimits);
+      startWhileCompiling(state, request.language, runLimits, false);
       const prepared = await state.service.prepare({
         language: request.language,
         source: request.source,

@@ -39,8 +39,8 @@ export function createSandboxService(
     | {
         host: SandboxHost;
         /**
-         * Start per-submission sandboxes ahead of need (sandbox.start-ahead.ts): up to `capacity` kept,
-         * each removed after `idleMs` unused. Off unless given.
+         * Start per-submission sandboxes ahead of need (sandbox.start-ahead.ts): up to
+         * `capacity` kept, each removed after `idleMs` unused. Off unless given.
          */
         startAhead?: { capacity: number; idleMs: number };
       }
@@ -106,12 +106,12 @@ export function createSandboxService(
 
   /**
    * One run in a fresh sandbox. With `startAhead`, that sandbox is one started before the run was
-   * asked for when there is one of its shape (sandbox.start-ahead.ts): never used before, removed after
-   * this run, so the run is as fresh as in a sandbox of its own, without waiting for bwrap and
-   * the cgroup moves. Afterwards the next one of the same shape is started, but only when nothing
-   * else runs: a run in a started sandbox costs more CPU than one in a sandbox of its own (the
-   * supervisor, its protocol), which buys latency on an idle machine and costs throughput on a
-   * busy one (bench/RESULTS.md, sandbox).
+   * asked for when there is one of its shape (sandbox.start-ahead.ts): never used before,
+   * removed after this run, so the run is as fresh as in a sandbox of its own, without waiting
+   * for bwrap and the cgroup moves. Afterwards the next one of the same shape is started, but
+   * only when nothing else runs: a run in a started sandbox costs more CPU than one in a sandbox
+   * of its own (the supervisor, its protocol), which buys latency on an idle machine and costs
+   * throughput on a busy one (bench/RESULTS.md, sandbox).
    */
   async function run(options: {
     program: Program;
@@ -199,10 +199,15 @@ export function createSandboxService(
 
   /**
    * Starts the sandbox a `run` or `runMany` of this language at these limits will use, in the
-   * background (with `startAhead`; otherwise nothing): called before a compile.
+   * background (with `startAhead`; otherwise nothing): called before a compile. `forSingleRun`
+   * follows `run`'s rule: only when nothing else runs.
    */
-  function startAhead(options: { language: string; limits?: Partial<Limits> }): void {
-    if (!ahead) return;
+  function startAhead(options: {
+    language: string;
+    limits?: Partial<Limits>;
+    forSingleRun?: boolean;
+  }): void {
+    if (!ahead || (options.forSingleRun && running > 0)) return;
     const language = languageOf(options.language);
     ahead.prepare(
       batchShape(language, withFloors(language, { ...DEFAULT_RUN_LIMITS, ...options.limits })),

@@ -11,6 +11,7 @@ import {
   openTestSandbox,
   processesWithMarker,
   reportMissingSandbox,
+  stepDirectories,
   TIGHT_LIMITS,
   text,
 } from './sandbox.test-utils.ts';
@@ -41,8 +42,6 @@ describe.runIf(sandbox.available)('sandboxes started ahead of a batch', () => {
     limits: { ...TIGHT_LIMITS, memoryBytes },
     env: { ...BASE_ENV, ASSAY_MARK: marker },
   });
-  const stepDirectories = () =>
-    readdirSync(host.workRoot).filter((name) => !name.startsWith('supervisor-'));
 
   beforeEach(() => {
     marker = newMarker();
@@ -51,7 +50,7 @@ describe.runIf(sandbox.available)('sandboxes started ahead of a batch', () => {
   afterEach(() => {
     expect(processesWithMarker(marker), 'stray processes').toEqual([]);
     expect(leftoverCgroups(host), 'leftover cgroups').toEqual([]);
-    expect(stepDirectories(), 'leftover work directories').toEqual([]);
+    expect(stepDirectories(host), 'leftover work directories').toEqual([]);
   });
 
   afterAll(() => host.close());
@@ -195,6 +194,28 @@ describe.runIf(sandbox.available)('sandboxes started ahead of a batch', () => {
     expect(result?.verdict).toBe('ok');
     // Taken and replaced by one of the same shape: another shape would leave two kept.
     expect(await service.startedAhead()).toBe(1);
+    await service.close();
+  });
+
+  it('through the service: a sandbox for a single run starts while compiling only when nothing runs', async () => {
+    const service = createSandboxService({
+      host,
+      logger,
+      startAhead: { capacity: 2, idleMs: 60_000 },
+    });
+    const limits = { memoryBytes: TIGHT_LIMITS.memoryBytes };
+    const slow = {
+      language: 'python',
+      files: { 'main.py': { content: 'import time\ntime.sleep(1)\n' } },
+    };
+    const inFlight = service.run({ program: slow, limits }); // counted as running at once
+    // A busy machine: a single run would cost more CPU in a started sandbox than in its own.
+    service.startAhead({ language: 'python', limits, forSingleRun: true });
+    expect(await service.startedAhead()).toBe(0);
+    // A submission's tests need a started sandbox anyway: that one starts.
+    service.startAhead({ language: 'python', limits });
+    expect(await service.startedAhead()).toBe(1);
+    expect((await inFlight).verdict).toBe('ok');
     await service.close();
   });
 
