@@ -37,6 +37,23 @@ describe('logger', () => {
     expect(text).toContain('23505');
   });
 
+  it('logs a live object hung on an error by its class name, not its contents', () => {
+    // What pg-pool does when an idle connection dies: the error carries the whole client.
+    class Client {
+      connectionParameters = { user: 'assay', ssl: { key: '-----BEGIN PRIVATE KEY----- k3y' } };
+    }
+    const error = Object.assign(new Error('terminating connection'), {
+      code: '57P01',
+      client: new Client(),
+    });
+    const { lines, logger } = capture();
+    logger.warn({ err: error }, 'idle database connection lost');
+    const line = JSON.parse(lines.join('')) as { err: Record<string, unknown> };
+    expect(line.err).toMatchObject({ message: 'terminating connection', code: '57P01' });
+    expect(line.err.client).toBe('[Client]');
+    expect(lines.join('')).not.toContain('PRIVATE KEY');
+  });
+
   it('redacts credentials in request headers and bodies', () => {
     const { lines, logger } = capture();
     logger.info(

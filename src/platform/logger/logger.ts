@@ -47,7 +47,7 @@ export function createLogger(options: {
 export function serializeError(error: unknown): unknown {
   if (!(error instanceof Error)) return error;
   const query = (error as { query?: unknown }).query;
-  if (typeof query !== 'string') return stdSerializers.err(error);
+  if (typeof query !== 'string') return withoutLiveObjects(stdSerializers.err(error));
   const cause = (error as { cause?: unknown }).cause;
   const databaseError =
     cause instanceof Error
@@ -67,4 +67,20 @@ export function serializeError(error: unknown): unknown {
       .filter((line) => !line.startsWith('params:'))
       .join('\n'),
   };
+}
+
+/**
+ * Libraries hang live objects on their errors: pg-pool puts the whole pg `Client` on an idle
+ * connection's error (its connection parameters, and the TLS key and certificate when `ssl` is
+ * configured), a socket error can carry the socket. Such a property is logged by its class name
+ * only; plain data (codes, details, nested causes) is kept.
+ */
+function withoutLiveObjects(serialized: Record<string, unknown>): Record<string, unknown> {
+  for (const [key, value] of Object.entries(serialized)) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) continue;
+    const prototype: unknown = Object.getPrototypeOf(value);
+    if (prototype === Object.prototype || prototype === null) continue;
+    serialized[key] = `[${value.constructor?.name ?? 'object'}]`;
+  }
+  return serialized;
 }
