@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { availableParallelism } from 'node:os';
-import { Queue, Worker } from 'bullmq';
+import { type Job as Message, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { detectSandboxHost } from '../src/modules/sandbox/sandbox.host.ts';
 import { BASE_ENV, findLanguage } from '../src/modules/sandbox/sandbox.languages.ts';
@@ -8,10 +8,17 @@ import {
   DEFAULT_COMPILE_LIMITS,
   DEFAULT_RUN_LIMITS,
 } from '../src/modules/sandbox/sandbox.limits.ts';
+import { createBatcher } from '../src/platform/db/batcher.ts';
 import { openDatabase } from '../src/platform/db/database.ts';
 import { createLogger } from '../src/platform/logger/logger.ts';
+import { messageIdFor } from '../src/platform/queue/backoff.ts';
 import { createBullmqDriver, messageOptions } from '../src/platform/queue/bullmq-driver.ts';
-import { createJobQueue, type RunningWorker } from '../src/platform/queue/job-queue.ts';
+import { createJobLedger } from '../src/platform/queue/job-ledger.ts';
+import {
+  createJobQueue,
+  LEDGER_BATCH,
+  type RunningWorker,
+} from '../src/platform/queue/job-queue.ts';
 import { createRedisFactory } from '../src/platform/redis/redis.ts';
 import { openBackend, RAISED_RATE_LIMIT } from './lib/backends.ts';
 import {
@@ -332,8 +339,12 @@ type QueuePair = Noisy & {
   /** Raw BullMQ with the messages Assay's driver adds (own id, retries, failed kept). */
   shapedAdd: number;
   shapedDrain: number;
+  /** Raw BullMQ plus the ledger's own statements, batched as Assay batches them; no wrapper. */
+  ledgeredAdd: number;
+  ledgeredDrain: number;
   rawDrainCpu: DrainCpu;
   wrapDrainCpu: DrainCpu;
+  ledgeredDrainCpu: DrainCpu;
 };
 
 const cpuText = (cpu: DrainCpu) =>
@@ -692,7 +703,11 @@ async function queueBenchmark(options: {
   const rawQueue = new Queue('bench-raw', { connection, prefix: rawPrefix });
   const indices = Array.from({ length: QUEUE_JOBS }, (_, index) => index);
 
-  const drainRaw = async () => {
+  /** Drains a raw BullMQ queue, running `work` for each message. */
+  const drainRaw = async (
+    name = 'bench-raw',
+    work: (message: Message<{ jobId?: string }>) => Promise<void> = async () => {},
+  ) => {
     let worker: Worker | undefined;
     // Timed until the last job ran, as the wrapper's drain is: closing is not draining.
     const drain = await measuredDrain(async () => {
@@ -702,8 +717,9 @@ async function queueBenchmark(options: {
         finished = resolve;
       });
       worker = new Worker(
-        'bench-raw',
-        async () => {
+        name,
+        async (message: Message<{ jobId?: string }>) => {
+          await work(message);
           done += 1;
           if (done === QUEUE_JOBS) finished();
         },
@@ -754,6 +770,38 @@ async function queueBenchmark(options: {
       shapedDrainMs: shapedDrain.ms,
     };
   };
+  // Raw BullMQ plus the ledger's own statements, batched as the wrapper batches them, and none
+  // of the wrapper's bookkeeping: what a durable row per job costs by itself.
+  const ledger = createJobLedger(database.db);
+  const insert = createBatcher({ run: ledger.insertMany, ...LEDGER_BATCH });
+  const claim = createBatcher({
+    run: (ids: string[]) => ledger.claimMany(ids, 'bench', 60_000),
+    ...LEDGER_BATCH,
+  });
+  const complete = createBatcher({
+    run: (ids: string[]) => ledger.completeMany(ids, 'bench'),
+    ...LEDGER_BATCH,
+  });
+  const ledgeredQueue = new Queue('bench-ledgered', { connection, prefix: rawPrefix });
+  const ledgeredSide = async () => {
+    const startedAt = performance.now();
+    await parallel(indices, QUEUE_CONCURRENCY, async (index) => {
+      const id = `ledgered-${round}-${index}`;
+      const job = { id, type: 'bench.noop', queue: 'bench-ledgered', payload: { index } };
+      await insert({ ...job, maxAttempts: 5, delayMs: 0 });
+      await ledgeredQueue.add(
+        'job',
+        { jobId: id },
+        messageOptions({ messageId: messageIdFor(id, 0), delayMs: 0 }),
+      );
+    });
+    const addMs = performance.now() - startedAt;
+    const drain = await drainRaw('bench-ledgered', async (message) => {
+      const row = await claim(message.data.jobId ?? '');
+      if (row) await complete(row.id);
+    });
+    return { addMs, drainMs: drain.ms, drainCpu: drain.cpu };
+  };
   const wrappedSide = async () => {
     const startedAt = performance.now();
     await parallel(indices, QUEUE_CONCURRENCY, (index) => jobs.enqueue('bench.noop', { index }));
@@ -788,13 +836,32 @@ async function queueBenchmark(options: {
       maxExtra: MAX_EXTRA,
       run: async () => {
         round += 1;
-        // Sides alternate first and second.
-        const rawBefore = round % 2 === 0 ? await watched(services, rawSide) : undefined;
-        const wrapRun = await watched(services, wrappedSide);
-        const rawRun = rawBefore ?? (await watched(services, rawSide));
+        // Each side goes first, second and third in turn.
+        type Watched<T> = { value: T; otherCores: number };
+        let rawRun: Watched<Awaited<ReturnType<typeof rawSide>>> | undefined;
+        let wrapRun: Watched<Awaited<ReturnType<typeof wrappedSide>>> | undefined;
+        let ledgeredRun: Watched<Awaited<ReturnType<typeof ledgeredSide>>> | undefined;
+        const sides = [
+          async () => {
+            rawRun = await watched(services, rawSide);
+          },
+          async () => {
+            wrapRun = await watched(services, wrappedSide);
+          },
+          async () => {
+            ledgeredRun = await watched(services, ledgeredSide);
+          },
+        ];
+        for (let turn = 0; turn < sides.length; turn += 1) {
+          await sides[(turn + round) % sides.length]?.();
+        }
+        if (!rawRun || !wrapRun || !ledgeredRun) throw new Error('a side of the pair did not run');
         const rawTimes = rawRun.value;
         const wrapTimes = wrapRun.value;
         return {
+          ledgeredAdd: perSecond(QUEUE_JOBS, ledgeredRun.value.addMs),
+          ledgeredDrain: perSecond(QUEUE_JOBS, ledgeredRun.value.drainMs),
+          ledgeredDrainCpu: ledgeredRun.value.drainCpu,
           rawAdd: perSecond(QUEUE_JOBS, rawTimes.addMs),
           rawDrain: perSecond(QUEUE_JOBS, rawTimes.drainMs),
           rawBulkAdd: perSecond(QUEUE_JOBS, rawTimes.bulkMs),
@@ -805,19 +872,21 @@ async function queueBenchmark(options: {
           rawDrainCpu: rawTimes.drainCpu,
           wrapDrainCpu: wrapTimes.drainCpu,
           // PostgreSQL and Redis are the queue's own work here too.
-          otherCores: Math.max(rawRun.otherCores, wrapRun.otherCores),
+          otherCores: Math.max(rawRun.otherCores, wrapRun.otherCores, ledgeredRun.otherCores),
         };
       },
       noise: (pair) => pair.otherCores,
       log: (label, pair) =>
         options.context.log(
-          `queue ${label}: add raw ${pair.rawAdd.toFixed(0)}/s (bulk ${pair.rawBulkAdd.toFixed(0)}/s, Assay's messages ${pair.shapedAdd.toFixed(0)}/s) vs wrapper ${pair.wrapAdd.toFixed(0)}/s; drain raw ${pair.rawDrain.toFixed(0)}/s (Assay's messages ${pair.shapedDrain.toFixed(0)}/s) vs wrapper ${pair.wrapDrain.toFixed(0)}/s; CPU µs a job drained raw ${cpuText(pair.rawDrainCpu)}, wrapper ${cpuText(pair.wrapDrainCpu)}; other ${pair.otherCores.toFixed(2)} cores`,
+          `queue ${label}: add raw ${pair.rawAdd.toFixed(0)}/s (bulk ${pair.rawBulkAdd.toFixed(0)}/s, Assay's messages ${pair.shapedAdd.toFixed(0)}/s) vs wrapper ${pair.wrapAdd.toFixed(0)}/s; drain raw ${pair.rawDrain.toFixed(0)}/s (Assay's messages ${pair.shapedDrain.toFixed(0)}/s) vs wrapper ${pair.wrapDrain.toFixed(0)}/s; ledgered raw add ${pair.ledgeredAdd.toFixed(0)}/s drain ${pair.ledgeredDrain.toFixed(0)}/s; CPU µs a job drained raw ${cpuText(pair.rawDrainCpu)}, ledgered ${cpuText(pair.ledgeredDrainCpu)}, wrapper ${cpuText(pair.wrapDrainCpu)}; other ${pair.otherCores.toFixed(2)} cores`,
         ),
     });
     return { run };
   } finally {
-    await rawQueue.obliterate({ force: true }).catch(() => undefined);
-    await rawQueue.close();
+    for (const queue of [rawQueue, ledgeredQueue]) {
+      await queue.obliterate({ force: true }).catch(() => undefined);
+      await queue.close();
+    }
     connection.disconnect();
     await driver.close();
     await database.close();
@@ -857,7 +926,9 @@ function report(input: {
     | 'wrapDrain'
     | 'rawBulkAdd'
     | 'shapedAdd'
-    | 'shapedDrain';
+    | 'shapedDrain'
+    | 'ledgeredAdd'
+    | 'ledgeredDrain';
   /** A row of the queue's rates: the candidate's over the reference's, with a target or not. */
   const queueRow = (label: string, reference: Rate, candidate: Rate, target?: number) => {
     const ratio = spread(queue.used.map((pair) => pair[candidate] / pair[reference]));
@@ -873,6 +944,7 @@ function report(input: {
   };
   const rawCpu = medianCpu(queue.used.map((pair) => pair.rawDrainCpu));
   const wrapCpu = medianCpu(queue.used.map((pair) => pair.wrapDrainCpu));
+  const ledgeredCpu = medianCpu(queue.used.map((pair) => pair.ledgeredDrainCpu));
   const unexpected = pipeline.all.reduce((sum, pair) => sum + pair.assayWrong, 0);
   const referenceUnexpected = pipeline.all.reduce((sum, pair) => sum + pair.referenceWrong, 0);
   const lossless =
@@ -929,6 +1001,26 @@ function report(input: {
       'shapedDrain',
       'wrapDrain',
     ),
+    queueRow(
+      "context, the ceiling of any queue that keeps the ledger: raw BullMQ `add` of those messages after the ledger's INSERT (batched as Assay batches it), no wrapper / raw BullMQ `add`",
+      'rawAdd',
+      'ledgeredAdd',
+    ),
+    queueRow(
+      "context, the same ceiling for the drain: raw BullMQ worker that runs the ledger's claim and completion (batched as Assay batches them), no wrapper / raw BullMQ no-op worker",
+      'rawDrain',
+      'ledgeredDrain',
+    ),
+    queueRow(
+      "context, the wrapper's own overhead: job queue enqueue / that raw BullMQ `add` after the ledger's INSERT",
+      'ledgeredAdd',
+      'wrapAdd',
+    ),
+    queueRow(
+      "context, the wrapper's own overhead: job queue drain / that raw BullMQ worker running the ledger's claim and completion",
+      'ledgeredDrain',
+      'wrapDrain',
+    ),
   ];
   const body = [
     runLine(input.context.env, input.context.command),
@@ -941,7 +1033,7 @@ function report(input: {
     '',
     `Latency: ${LATENCY_WARMUPS} warm-ups, then ${LATENCY_SAMPLES} submissions one at a time, each timed from \`POST\` until its event stream's \`result\`; the raw figure is the same program's five tests in five raw sandboxes, in the same loop.`,
     '',
-    `Queue: ${QUEUE_JOBS.toLocaleString('en-US')} no-op jobs a side. ${pairsNote(queue, input.queueRounds, PROTOCOL, MAX_EXTRA)} Assay's queue writes a ledger row per job in PostgreSQL before it pushes the id to BullMQ, and a worker claims the row with a lease and completes it (enqueues, claims and completions made at the same time share one statement each: \`batcher.ts\`): that is what lets a FLUSHALL or a killed worker lose nothing (the sweeper re-pushes from the ledger), and it is where the time goes. CPU per job drained, median of the pairs (this benchmark's process, which runs both sides / PostgreSQL / Redis): raw BullMQ ${cpuText(rawCpu)} µs, Assay's queue ${cpuText(wrapCpu)} µs; with ${availableParallelism()} cores here, a drain is bound by their sum.`,
+    `Queue: ${QUEUE_JOBS.toLocaleString('en-US')} no-op jobs a side. ${pairsNote(queue, input.queueRounds, PROTOCOL, MAX_EXTRA)} Assay's queue writes a ledger row per job in PostgreSQL before it pushes the id to BullMQ, and a worker claims the row with a lease and completes it (enqueues, claims and completions made at the same time share one statement each: \`batcher.ts\`): that is what lets a FLUSHALL or a killed worker lose nothing (the sweeper re-pushes from the ledger), and it is where the time goes. The ceiling rows run raw BullMQ with only the ledger's statements added (the same prepared statements and batching, none of the wrapper's code): a queue that keeps a ledger row per job cannot beat them, so on this machine they bound 4a and 4b; the overhead rows are what the wrapper costs above them. Each side goes first, second and third in turn. CPU per job drained, median of the pairs (this benchmark's process, which runs both sides / PostgreSQL / Redis): raw BullMQ ${cpuText(rawCpu)} µs, raw BullMQ running the ledger's statements ${cpuText(ledgeredCpu)} µs, Assay's queue ${cpuText(wrapCpu)} µs; with ${availableParallelism()} cores here, a drain is bound by their sum.`,
   ].join('\n');
   return { name: 'judging', body };
 }

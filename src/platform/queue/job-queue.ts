@@ -49,7 +49,7 @@ const SWEEP_BATCH = 500;
  * cut PostgreSQL's CPU per job drained by about a third and raised the drain rate by about as
  * much, for well under a millisecond of latency.
  */
-const LEDGER_BATCH = { maxBatch: 200, concurrency: 2, sameTurn: true } as const;
+export const LEDGER_BATCH = { maxBatch: 200, concurrency: 2, sameTurn: true } as const;
 
 class LeaseLostError extends Error {
   constructor(jobId: string) {
