@@ -328,6 +328,8 @@ else
         const studentView = (await get(id, student)).json();
         expect(studentView.examples).toEqual(staff.examples);
         expect(studentView.testCaseCount).toBe(6);
+        const listed = (await list('limit=100', student)).json();
+        expect(listed.items.find((item: { id: string }) => item.id === id).testCaseCount).toBe(6);
 
         const files = (await storedFiles(t)).filter((path) => path.startsWith(`challenges/${id}/`));
         expect(files).toHaveLength(12);

@@ -29,7 +29,9 @@ export type ChallengeFilter = { difficulty?: Difficulty; language?: string };
 /** A test's row before it has a place in the challenge's order. */
 export type TestInsert = Omit<typeof challengeTests.$inferInsert, 'position' | 'challengeId'>;
 
-const testCount = sql<number>`(select count(*)::int from ${challengeTests} where ${challengeTests.challengeId} = ${challenges.id})`;
+// Qualified by hand: Drizzle writes columns unqualified inside \`sql\`, and an unqualified "id"
+// in the subquery is the test's own id (every list showed 0 tests).
+const testCount = sql<number>`(select count(*)::int from ${challengeTests} t where t.challenge_id = ${challenges}.id)`;
 
 export function createChallengesRepository(db: Database) {
   return {
