@@ -93,6 +93,9 @@ describe('question bank', () => {
     expect(response.statusCode).toBe(400);
     expect(response.json()).toMatchObject({ code: 'VALIDATION_FAILED' });
     expect(response.json().detail).toContain('NUL');
+    expect(response.json().errors).toEqual([
+      { path: 'body.prompt', message: 'must not contain a NUL character (\\u0000)' },
+    ]);
   });
 
   it('answers half a surrogate pair anywhere in the body with a 400 naming the field, not a 500', async () => {

@@ -8,12 +8,14 @@ import type {
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { postgresErrorCode } from '../db/database.ts';
 import { type FieldError, isAppError } from '../errors/errors.ts';
+import { findText } from './well-formed-text.ts';
 
 /**
  * What PostgreSQL says of text it cannot store (a NUL character, in text or in JSON): the
  * client's input, not our failure, wherever a schema did not refuse it first.
  */
 const UNSTORABLE_TEXT = new Set(['22P05', '22021']);
+const NUL = /\u0000/;
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
@@ -132,11 +134,15 @@ export function registerProblemHandlers(app: FastifyInstance) {
     }
     if (UNSTORABLE_TEXT.has(postgresErrorCode(error) ?? '')) {
       request.log.info({ err: error }, 'input the database cannot store');
+      // NUL is refused only where it would be stored (a program's stdin may hold one), so this
+      // is found late; the field is looked up again to name it.
+      const path = findText(request.body, NUL) ?? 'body';
       return sendProblem(request, reply, {
         title: 'Validation failed',
         status: 400,
         detail: 'The request holds text that cannot be stored (a NUL character, \\u0000).',
         code: 'VALIDATION_FAILED',
+        errors: [{ path, message: 'must not contain a NUL character (\\u0000)' }],
       });
     }
     request.log.error({ err: error }, 'unexpected error');

@@ -10,17 +10,16 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> => {
 };
 
 /**
- * Where the first string (or object key) of a parsed body holds a lone UTF-16 surrogate, as a
- * path like `body.options[1].text`; undefined when there is none. Iterative, so a deeply nested
- * body cannot exhaust the stack; it enters only arrays and plain objects (all a body parser
- * makes).
+ * Where the first string (or object key) of a parsed body matches `pattern`, as a path like
+ * `body.options[1].text`; undefined when none does. Iterative, so a deeply nested body cannot
+ * exhaust the stack; it enters only arrays and plain objects (all a body parser makes).
  */
-export function findLoneSurrogate(body: unknown): string | undefined {
+export function findText(body: unknown, pattern: RegExp): string | undefined {
   const pending: Array<[unknown, string]> = [[body, 'body']];
   while (pending.length > 0) {
     const [value, path] = pending.pop() as [unknown, string];
     if (typeof value === 'string') {
-      if (LONE_SURROGATE.test(value)) return path;
+      if (pattern.test(value)) return path;
     } else if (Array.isArray(value)) {
       for (let index = value.length - 1; index >= 0; index -= 1)
         pending.push([value[index], `${path}[${index}]`]);
@@ -28,13 +27,16 @@ export function findLoneSurrogate(body: unknown): string | undefined {
       const entries = Object.entries(value);
       for (let index = entries.length - 1; index >= 0; index -= 1) {
         const [key, item] = entries[index] as [string, unknown];
-        if (LONE_SURROGATE.test(key)) return path;
+        if (pattern.test(key)) return path;
         pending.push([item, `${path}.${key}`]);
       }
     }
   }
   return undefined;
 }
+
+/** Where the first lone UTF-16 surrogate of a parsed body is (see `findText`). */
+export const findLoneSurrogate = (body: unknown) => findText(body, LONE_SURROGATE);
 
 /**
  * JSON may spell half a surrogate pair (`"\ud800"`), which is no character at all: stored in a
