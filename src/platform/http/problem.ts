@@ -15,6 +15,7 @@ import { findText } from './well-formed-text.ts';
  * client's input, not our failure, wherever a schema did not refuse it first.
  */
 const UNSTORABLE_TEXT = new Set(['22P05', '22021']);
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is what this looks for.
 const NUL = /\u0000/;
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
