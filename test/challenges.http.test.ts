@@ -403,6 +403,15 @@ else
         expect(packed.json().code).toBe('PAYLOAD_TOO_LARGE');
 
         expectInvalidAt(await addZip(id, zipForm(strToU8('not a zip'))), 'body.file', 'not a zip');
+        const twice = zipForm(strToU8('not read'));
+        twice.append('file', new Blob([strToU8('again')], { type: 'application/zip' }), 'b.zip');
+        expectInvalidAt(await addZip(id, twice), 'body.file', 'two files');
+        // A JSON body has the limit of every JSON body; big tests go in a zip.
+        const bigJson = await addJson(id, [
+          { input: 'x'.repeat(2 * MiB), expectedOutput: '', hidden: true },
+        ]);
+        expect(bigJson.statusCode, bigJson.body).toBe(413);
+        expect(bigJson.json().code).toBe('PAYLOAD_TOO_LARGE');
         const pair = zipSync({ '1.in': strToU8('1'), '1.out': strToU8('1') });
         expectInvalidAt(
           await addZip(id, zipForm(pair, { hidden: '1,7' })),

@@ -69,7 +69,8 @@ export function challengesRoutes(deps: {
     await app.register(multipart, {
       limits: {
         fileSize: UPLOAD_LIMIT_BYTES,
-        files: 1,
+        // Two, so that a second file part reaches readUpload, which says what is wrong with it.
+        files: 2,
         fields: 10,
         parts: 12,
         fieldSize: FIELD_BYTES,
@@ -190,14 +191,15 @@ export function challengesRoutes(deps: {
     app.post(
       '/challenges/:id/testcases',
       {
+        // No bodyLimit of its own: JSON keeps the limit of every JSON body (the multipart plugin
+        // reads uploads under its own, below).
         config: { access: STAFF },
-        bodyLimit: UPLOAD_LIMIT_BYTES,
         schema: {
           tags,
           summary:
             'Add test cases (author or admin): a JSON array, or a multipart zip of N.in / N.out',
           description:
-            'Appends after the existing tests. JSON: `[{ input, expectedOutput, hidden?, weight? }]`. Multipart: field `file` a zip whose entries are all top-level `N.in` / `N.out` pairs (anything else, and every unpaired file, is refused by name), added in order of N; `hidden`: `true`, `false` (default) or test numbers (`2,5`); `weight`: one number for all or `N:w` pairs (`1:0,3:2`), others 1. At most 20 MiB packed, 1,000 entries, 64 MiB per entry and 200 MiB in all unpacked (413 ARCHIVE_TOO_LARGE).',
+            'Appends after the existing tests. JSON: `[{ input, expectedOutput, hidden?, weight? }]`, a body within the JSON limit of every route (1 MiB by default, `BODY_LIMIT_BYTES`; 413 PAYLOAD_TOO_LARGE), so larger tests go in a zip. Multipart: field `file` a zip whose entries are all top-level `N.in` / `N.out` pairs (anything else, and every unpaired file, is refused by name), added in order of N; `hidden`: `true`, `false` (default) or test numbers (`2,5`); `weight`: one number for all or `N:w` pairs (`1:0,3:2`), others 1. At most 20 MiB packed, 1,000 entries, 64 MiB per entry and 200 MiB in all unpacked (413 ARCHIVE_TOO_LARGE).',
           params: challengeIdParams,
           body: testCasesBody,
           response: { 201: addedTestCases },
