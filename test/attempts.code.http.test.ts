@@ -176,5 +176,46 @@ if (sandboxProblem !== null) {
         ),
       ).toMatchObject({ earned: 0, note: 'java is not a language of this challenge' });
     }, 90_000);
+
+    it('scores 0 for an answer to a challenge with no tests yet, and the attempt still finishes', async () => {
+      const untested = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/challenges',
+        headers: bearer(author),
+        payload: { title: 'Not ready', statement: 'Soon.', languages: ['python'] },
+      });
+      const question = await createQuestion(t, author, {
+        type: 'code',
+        prompt: 'Anything',
+        challengeId: untested.json().id,
+        points: 4,
+      });
+      const quiz = await createQuiz(t, author, {
+        title: 'Untested code',
+        reviewPolicy: 'after_submit',
+        questions: [{ questionId: question.id }],
+      });
+      const student = await signedIn(t, 'student');
+      const attempt = (await startAttempt(t, student, quiz.id)).json();
+      await saveAnswer(t, student, attempt.id, question.id, {
+        language: 'python',
+        source: 'print(1)',
+      });
+      const submitted = (await submitAttempt(t, student, attempt.id)).json();
+      await expect
+        .poll(async () => (await result(student, attempt.id)).status, {
+          timeout: 60_000,
+          interval: 100,
+        })
+        .toBe('graded');
+      expect(await result(student, attempt.id)).toMatchObject({ score: 0, maxScore: 4 });
+      const submissionId = submitted.questions[0].submissionId as string;
+      const submission = await t.app.inject({
+        url: `/api/v1/submissions/${submissionId}`,
+        headers: bearer(student),
+      });
+      // Passing no tests is no accept.
+      expect(submission.json()).toMatchObject({ status: 'failed', verdict: 'internal_error' });
+    }, 90_000);
   });
 }

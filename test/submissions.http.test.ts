@@ -260,6 +260,29 @@ if (sandboxProblem !== null) {
         payload: { challengeId, language: 'python', source: 'print(1)', score: 100 },
       });
       expectInvalidAt(extra, 'body', 'an unknown field');
+      const inQuiz = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/submissions',
+        headers: bearer(student),
+        payload: { challengeId, language: 'python', source: 'print(1)', attemptId: randomUUID() },
+      });
+      expectInvalidAt(inQuiz, 'body.attemptId', 'code answers are judged with their attempt');
+      expect(inQuiz.json().errors[0].message).toContain('/attempts/{id}/answers');
+      // No tests yet: nothing to judge against, so no "accepted" for passing none of them.
+      const untested = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/challenges',
+        headers: bearer(author),
+        payload: { title: 'Not ready', statement: 'Soon.', languages: ['python'] },
+      });
+      const early = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/submissions',
+        headers: bearer(student),
+        payload: { challengeId: untested.json().id, language: 'python', source: 'print(1)' },
+      });
+      expect(early.statusCode, early.body).toBe(409);
+      expect(early.json()).toMatchObject({ code: 'CHALLENGE_HAS_NO_TESTS' });
     });
 
     it('shows a submission to its owner, the challenge’s instructor and admins only', async () => {

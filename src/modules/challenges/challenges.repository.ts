@@ -110,6 +110,14 @@ export function createChallengesRepository(db: Database) {
       return rows.length === 1;
     },
 
+    async countTests(challengeId: string): Promise<number> {
+      const [row] = await db
+        .select({ count: sql<number>`count(*)::int` })
+        .from(challengeTests)
+        .where(eq(challengeTests.challengeId, challengeId));
+      return row?.count ?? 0;
+    },
+
     /** The challenge's tests in judging order. */
     async tests(challengeId: string): Promise<ChallengeTestRow[]> {
       return db

@@ -77,6 +77,8 @@ export type ChallengeForJudging = {
   deleted: boolean;
   /** Markdown; for the feedback's prompt. */
   statement: string;
+  /** Public and hidden: with none there is nothing to judge against. */
+  testCount: number;
 };
 
 /** A test as the judging pipeline gets it: everything, hidden data included. */
@@ -357,6 +359,7 @@ export function createChallengesService(deps: {
         points: Number(row.points),
         deleted: row.deletedAt !== null,
         statement: row.statement,
+        testCount: await repository.countTests(row.id),
       };
     },
 

@@ -5,3 +5,9 @@ export const submissionNotFound = createErrorFactory({
   status: 404,
   title: 'Submission not found',
 });
+
+export const challengeHasNoTests = createErrorFactory({
+  code: 'CHALLENGE_HAS_NO_TESTS',
+  status: 409,
+  title: 'Challenge has no test cases',
+});

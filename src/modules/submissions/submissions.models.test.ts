@@ -93,4 +93,9 @@ describe('a submission’s verdict and score', () => {
     );
     expect(scoreOf([], 10)).toBe(0);
   });
+
+  it('gives the points to a submission passing tests that all weigh 0, and nothing otherwise', () => {
+    expect(scoreOf([outcome('accepted', 0), outcome('accepted', 0)], 50)).toBe(50);
+    expect(scoreOf([outcome('accepted', 0), outcome('wrong_answer', 0)], 50)).toBe(0);
+  });
 });

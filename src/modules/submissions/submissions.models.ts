@@ -110,15 +110,19 @@ export function judgeTest(options: {
   };
 }
 
-/** The first failing test's verdict, in order, else accepted; no tests at all is accepted too. */
+/** The first failing test's verdict, in order, else accepted (the judge refuses to judge no tests). */
 export function overallVerdict(tests: readonly TestOutcome[]): TestVerdict {
   return tests.find((test) => test.verdict !== 'accepted')?.verdict ?? 'accepted';
 }
 
-/** `points` × the weighted share of passed tests, rounded to hundredths. */
+/**
+ * `points` × the weighted share of passed tests, rounded to hundredths. Weights only split the
+ * points: when every test weighs 0, passing them all earns the points (an accepted submission
+ * never scores 0 of them), and no tests at all earns nothing.
+ */
 export function scoreOf(tests: readonly TestOutcome[], points: number): number {
   const total = tests.reduce((sum, test) => sum + test.weight, 0);
-  if (total <= 0) return 0;
+  if (total <= 0) return tests.length > 0 && overallVerdict(tests) === 'accepted' ? points : 0;
   const passed = tests
     .filter((test) => test.verdict === 'accepted')
     .reduce((sum, test) => sum + test.weight, 0);

@@ -37,6 +37,8 @@ export function submissionsRoutes(deps: {
         schema: {
           tags,
           summary: 'Submit a program to a challenge; it is judged in the background',
+          description:
+            '400 VALIDATION_FAILED naming the field: an unknown challenge, a language the challenge does not take, a source over 64 KiB, or an `attemptId` (code answers of a quiz are judged when their attempt is submitted). 409 CHALLENGE_HAS_NO_TESTS while the challenge has no test cases. 429 past `RATE_LIMIT_SUBMISSIONS_PER_MINUTE`.',
           body: createSubmissionBody,
           response: { 202: submissionAccepted },
         },

@@ -14,6 +14,13 @@ export const createSubmissionBody = z.strictObject({
       (value) => Buffer.byteLength(value, 'utf8') <= MAX_SOURCE_BYTES,
       `must be at most ${MAX_SOURCE_BYTES} bytes`,
     ),
+  attemptId: z
+    .string()
+    .max(100)
+    .optional()
+    .describe(
+      'refused (400): a quiz’s code answer is saved in its attempt and becomes a submission when the attempt is submitted',
+    ),
 });
 
 export const submissionAccepted = z.object({

@@ -10,7 +10,7 @@ import type { CodeAnswerSubmission } from '../attempts/attempts.service.ts';
 import { challengeNotFound } from '../challenges/challenges.errors.ts';
 import type { ExecutionService } from '../sandbox/sandbox.execution.types.ts';
 import type { CheckerName } from './submissions.checkers.ts';
-import { submissionNotFound } from './submissions.errors.ts';
+import { challengeHasNoTests, submissionNotFound } from './submissions.errors.ts';
 import { type CreateFeedback, publicTestData } from './submissions.feedback.ts';
 import {
   displayText,
@@ -45,6 +45,7 @@ export interface JudgedChallenge {
   floatTolerance: number | null;
   points: number;
   statement: string;
+  testCount: number;
 }
 
 export interface ChallengePort {
@@ -226,8 +227,16 @@ export function createSubmissionsService(deps: {
 
     async create(
       principal: Principal,
-      input: { challengeId: string; language: string; source: string },
+      input: { challengeId: string; language: string; source: string; attemptId?: string },
     ) {
+      if (input.attemptId !== undefined)
+        throw validationFailed([
+          {
+            path: 'body.attemptId',
+            message:
+              'a quiz’s code answer is saved with POST /attempts/{id}/answers and judged when the attempt is submitted',
+          },
+        ]);
       const challenge = await deps.challenges.find(input.challengeId);
       if (!challenge)
         throw validationFailed([{ path: 'body.challengeId', message: 'no such challenge' }]);
@@ -238,6 +247,10 @@ export function createSubmissionsService(deps: {
             message: `this challenge takes ${challenge.languages.join(', ')}`,
           },
         ]);
+      if (challenge.testCount === 0)
+        throw challengeHasNoTests(
+          'This challenge has no test cases yet: nothing to judge against.',
+        );
       const { row, dispatch } = await deps.db.transaction(async (tx) => {
         const inserted = await repository.insert(tx, {
           id: randomUUID(),
@@ -465,6 +478,9 @@ export function createSubmissionsService(deps: {
       };
 
       if (!challenge) return failInternally('the challenge is gone');
+      // Refused at submit; a quiz's code answer can still name such a challenge. Passing no
+      // tests is no accept.
+      if (tests.length === 0) return failInternally('the challenge has no test cases');
       const judged = (index: number, run: Parameters<typeof judgeTest>[0]['run']) => {
         const test = tests[index]!;
         return judgeTest({
