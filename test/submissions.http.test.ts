@@ -308,6 +308,21 @@ if (sandboxProblem !== null) {
         headers: bearer(author),
       });
       expect(staff.json().items.length).toBeGreaterThanOrEqual(mine.json().items.length);
+      // With no challenge named, an instructor gets the submissions to their own challenges.
+      const all = await t.app.inject({
+        url: '/api/v1/submissions?limit=100',
+        headers: bearer(author),
+      });
+      expect(all.statusCode, all.body).toBe(200);
+      expect(all.json().items.map((item: { id: string }) => item.id)).toContain(id);
+      const stranger = await signedIn(t, 'instructor');
+      const none = await t.app.inject({ url: '/api/v1/submissions', headers: bearer(stranger) });
+      expect(none.json()).toEqual({ items: [], nextCursor: null });
+      const named = await t.app.inject({
+        url: `/api/v1/submissions?challengeId=${challengeId}`,
+        headers: bearer(stranger),
+      });
+      expect(named.statusCode, named.body).toBe(403);
     }, 60_000);
 
     it('judges a submission once, however often its job is delivered', async () => {

@@ -110,6 +110,15 @@ export function createChallengesRepository(db: Database) {
       return rows.length === 1;
     },
 
+    /** Ids of every challenge this user wrote, deleted ones too (their submissions stay). */
+    async idsCreatedBy(userId: string): Promise<string[]> {
+      const rows = await db
+        .select({ id: challenges.id })
+        .from(challenges)
+        .where(eq(challenges.createdBy, userId));
+      return rows.map((row) => row.id);
+    },
+
     async countTests(challengeId: string): Promise<number> {
       const [row] = await db
         .select({ count: sql<number>`count(*)::int` })

@@ -330,6 +330,11 @@ export function createChallengesService(deps: {
       return (await repository.findLive(id)) !== undefined;
     },
 
+    /** The challenges whose submissions an instructor sees: those they wrote. */
+    async idsManagedBy(principal: Principal): Promise<string[]> {
+      return repository.idsCreatedBy(principal.userId);
+    },
+
     /** Whether this principal may change the challenge, or see everything of it others did. */
     async manages(principal: Principal, id: string): Promise<boolean> {
       const row = await repository.findLive(id);

@@ -54,6 +54,8 @@ export function submissionsRoutes(deps: {
         schema: {
           tags,
           summary: 'Submissions, newest first (students: their own)',
+          description:
+            'Students see their own. An instructor sees the submissions to the challenges they wrote (one of them with `challengeId`, 403 for another’s challenge), or their own with `mine=true`. Admins see all.',
           querystring: submissionsQuery,
           response: { 200: pageOf(submissionView) },
         },

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Clock } from '../../platform/clock/clock.ts';
 import type { Database, Transaction } from '../../platform/db/database.ts';
 import { validationFailed } from '../../platform/errors/errors.ts';
-import type { Principal } from '../../platform/http/access.ts';
+import { forbidden, type Principal } from '../../platform/http/access.ts';
 import { decodeCursor, toPage } from '../../platform/http/pagination.ts';
 import type { Logger } from '../../platform/logger/logger.ts';
 import type { CodeAnswerSubmission } from '../attempts/attempts.service.ts';
@@ -57,6 +57,8 @@ export interface ChallengePort {
   ): Promise<Array<{ hidden: boolean; weight: number; input: Buffer; expectedOutput: Buffer }>>;
   /** Whether this staff member may see the challenge's submissions. */
   manages(principal: Principal, id: string): Promise<boolean>;
+  /** The challenges an instructor manages (admins manage all). */
+  idsManagedBy(principal: Principal): Promise<string[]>;
 }
 
 export type SubmissionEvent = {
@@ -322,22 +324,18 @@ export function createSubmissionsService(deps: {
     ) {
       const before = decodeCursor(options.cursor, cursorSchema);
       const own = !isStaff(principal) || options.mine === true;
+      // An instructor sees submissions to the challenges they manage (all of them when none is
+      // named); their own with mine=true.
+      let managed: string[] | undefined;
       if (!own && principal.role !== 'admin') {
-        // An instructor sees submissions to a challenge they manage, or their own.
-        if (
-          !options.challengeId ||
-          !(await deps.challenges.manages(principal, options.challengeId))
-        )
-          throw validationFailed([
-            {
-              path: 'query.challengeId',
-              message: 'instructors list submissions of a challenge of their own (or mine=true)',
-            },
-          ]);
+        if (!options.challengeId) managed = await deps.challenges.idsManagedBy(principal);
+        else if (!(await deps.challenges.manages(principal, options.challengeId)))
+          throw forbidden('Only the challenge’s author or an admin sees its submissions.');
       }
       const rows = await repository.list(
         {
           ...(own ? { userId: principal.userId } : {}),
+          ...(managed ? { challengeIds: managed } : {}),
           ...(options.challengeId ? { challengeId: options.challengeId } : {}),
           ...(before ? { before: { createdAt: new Date(before.createdAt), id: before.id } } : {}),
         },
