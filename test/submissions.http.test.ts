@@ -435,7 +435,7 @@ if (sandboxProblem !== null) {
         url: `/api/v1/analytics/challenges/${challengeId}`,
         headers: bearer(await signedIn(t, 'instructor')),
       });
-      expect(stranger.statusCode).toBe(404);
+      expect(stranger.statusCode).toBe(403);
       const pupil = await t.app.inject({
         method: 'GET',
         url: `/api/v1/analytics/challenges/${challengeId}`,

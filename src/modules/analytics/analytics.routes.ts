@@ -148,7 +148,8 @@ export function analyticsRoutes(deps: {
         schema: {
           tags,
           summary: 'A challenge’s submissions by verdict and language, acceptance, time to accept',
-          description: 'The challenge’s author or an admin; computed in the database.',
+          description:
+            'The challenge’s author or an admin (403 to other instructors and students; 404 for an unknown or deleted challenge, except to admins); computed in the database.',
           params: idParams,
           response: { 200: challengeStats },
         },

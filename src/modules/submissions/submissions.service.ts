@@ -46,6 +46,7 @@ export interface JudgedChallenge {
   points: number;
   statement: string;
   testCount: number;
+  deleted: boolean;
 }
 
 export interface ChallengePort {
@@ -363,11 +364,11 @@ export function createSubmissionsService(deps: {
     /** Staff analytics of one challenge (its author's or an admin's). */
     async challengeStats(principal: Principal, challengeId: string) {
       const challenge = await deps.challenges.find(challengeId, { includeDeleted: true });
-      if (
-        !challenge ||
-        !(principal.role === 'admin' || (await deps.challenges.manages(principal, challengeId)))
-      )
+      if (!challenge || (challenge.deleted && principal.role !== 'admin'))
         throw challengeNotFound();
+      // Anyone signed in reads a live challenge, so its existence is no secret: 403, not 404.
+      if (principal.role !== 'admin' && !(await deps.challenges.manages(principal, challengeId)))
+        throw forbidden('Only the challenge’s author or an admin sees its analytics.');
       const stats = await repository.challengeStats(challengeId);
       const total = stats.byVerdict.reduce((sum, row) => sum + row.count, 0);
       const judged = stats.byVerdict
