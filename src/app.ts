@@ -28,6 +28,7 @@ import { healthRoutes } from './modules/health/health.routes.ts';
 import { judge0Routes } from './modules/judge0/judge0.routes.ts';
 import { leaderboardsRoutes } from './modules/leaderboards/leaderboards.routes.ts';
 import { notificationsRoutes } from './modules/notifications/notifications.routes.ts';
+import { plagiarismRoutes } from './modules/plagiarism/plagiarism.routes.ts';
 import { questionsRoutes } from './modules/questions/questions.routes.ts';
 import { quizzesRoutes } from './modules/quizzes/quizzes.routes.ts';
 import { sandboxRoutes } from './modules/sandbox/sandbox.routes.ts';
@@ -171,6 +172,7 @@ export async function buildApp(deps: Deps): Promise<App> {
       await api.register(
         analyticsRoutes({ submissions: deps.submissions, analytics: deps.analytics }),
       );
+      await api.register(plagiarismRoutes({ plagiarism: deps.plagiarism }));
       await api.register(
         submissionsRoutes({
           submissions: deps.submissions,

@@ -26,6 +26,9 @@ import { createSqlBoardStore } from './modules/leaderboards/leaderboards.sql-sto
 import { mailJobId } from './modules/notifications/notifications.jobs.ts';
 import { createNotificationsRepository } from './modules/notifications/notifications.repository.ts';
 import { createNotificationsService } from './modules/notifications/notifications.service.ts';
+import { plagiarismReportJobId } from './modules/plagiarism/plagiarism.jobs.ts';
+import { createPlagiarismRepository } from './modules/plagiarism/plagiarism.repository.ts';
+import { createPlagiarismService } from './modules/plagiarism/plagiarism.service.ts';
 import { createQuestionsRepository } from './modules/questions/questions.repository.ts';
 import { createQuestionsService } from './modules/questions/questions.service.ts';
 import { announceJobId } from './modules/quizzes/quizzes.jobs.ts';
@@ -41,6 +44,7 @@ import {
   createSubmissionsService,
   type SubmissionsService,
 } from './modules/submissions/submissions.service.ts';
+import { createSubmissionSources } from './modules/submissions/submissions.sources.ts';
 import { createUsersRepository } from './modules/users/users.repository.ts';
 import { createUsersService } from './modules/users/users.service.ts';
 import { type Clock, systemClock } from './platform/clock/clock.ts';
@@ -337,6 +341,21 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     logger: logger.child({ component: 'submissions' }),
   });
   submissionsRef = () => submissions;
+  const plagiarism = createPlagiarismService({
+    db: database.db,
+    repository: createPlagiarismRepository(database.db),
+    challenges,
+    sources: createSubmissionSources(database.db),
+    users,
+    enqueueReport: async (tx, request) =>
+      (
+        await jobs.enqueueIn(tx, 'plagiarism.report', request, {
+          jobId: plagiarismReportJobId(request),
+        })
+      ).dispatch,
+    clock,
+    logger: logger.child({ component: 'plagiarism' }),
+  });
   const analytics = createAnalyticsService({
     attempts,
     submissions,
@@ -404,6 +423,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     analytics,
     challenges,
     leaderboards,
+    plagiarism,
     enqueueAnnouncement,
     /** Closes in reverse order of need: broker and bus first, the database last. */
     async close() {

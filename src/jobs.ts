@@ -35,6 +35,12 @@ import {
 } from './modules/notifications/notifications.jobs.ts';
 import type { NotificationsService } from './modules/notifications/notifications.service.ts';
 import {
+  createPlagiarismJobHandlers,
+  type PlagiarismJobs,
+  plagiarismJobCatalogue,
+} from './modules/plagiarism/plagiarism.jobs.ts';
+import type { PlagiarismService } from './modules/plagiarism/plagiarism.service.ts';
+import {
   createQuizzesJobHandlers,
   type QuizzesJobs,
   quizzesJobCatalogue,
@@ -63,7 +69,8 @@ export type AppJobs = MaintenanceJobs &
   NotificationsJobs &
   Judge0Jobs &
   SubmissionsJobs &
-  LeaderboardsJobs;
+  LeaderboardsJobs &
+  PlagiarismJobs;
 
 export const appJobCatalogue: JobCatalogue<AppJobs> = {
   ...maintenanceJobCatalogue,
@@ -73,6 +80,7 @@ export const appJobCatalogue: JobCatalogue<AppJobs> = {
   ...judge0JobCatalogue,
   ...submissionsJobCatalogue,
   ...leaderboardsJobCatalogue,
+  ...plagiarismJobCatalogue,
 };
 
 export const appSchedules: Schedule<AppJobs>[] = [
@@ -105,6 +113,7 @@ export function createAppJobHandlers(deps: {
   judge0: Judge0Service;
   submissions: SubmissionsService;
   leaderboards: LeaderboardsService;
+  plagiarism: PlagiarismService;
   enqueueAnnouncement(
     tx: Transaction,
     payload: QuizzesJobs['quizzes.announce'],
@@ -118,5 +127,6 @@ export function createAppJobHandlers(deps: {
     ...createJudge0JobHandlers(deps),
     ...createSubmissionsJobHandlers(deps),
     ...createLeaderboardsJobHandlers(deps),
+    ...createPlagiarismJobHandlers(deps),
   };
 }

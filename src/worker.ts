@@ -29,6 +29,7 @@ export async function startWorkerRole(
       judge0: deps.judge0,
       submissions: deps.submissions,
       leaderboards: deps.leaderboards,
+      plagiarism: deps.plagiarism,
       enqueueAnnouncement: deps.enqueueAnnouncement,
     }),
     ...(options.queues ? { queues: options.queues } : {}),
