@@ -130,18 +130,41 @@ describe.each(variants)('plagiarism reports over HTTP ($name)', (variant) => {
     });
   });
 
-  it('is staff-only: 401 without a token, 403 to students, 404 to other instructors and for unknown challenges', async () => {
+  it('is the author’s and admins’: 401 without a token, 403 to students and other instructors, 404 for unknown and deleted challenges', async () => {
     for (const send of [get, post]) {
       expect((await send(null)).statusCode).toBe(401);
       const student = await send(ada);
       expect(student.statusCode).toBe(403);
       expect(student.headers['content-type']).toMatch(/application\/problem\+json/);
       const notTheirs = await send(otherInstructor);
-      expect(notTheirs.statusCode).toBe(404);
-      expect(notTheirs.json()).toMatchObject({ code: 'CHALLENGE_NOT_FOUND' });
+      expect(notTheirs.statusCode).toBe(403);
+      expect(notTheirs.json()).toMatchObject({ code: 'FORBIDDEN' });
       const unknown = await send(admin, 'no-such-challenge');
       expect(unknown.statusCode).toBe(404);
       expect(unknown.json()).toMatchObject({ code: 'CHALLENGE_NOT_FOUND' });
+    }
+    const gone = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/challenges',
+      headers: bearer(author),
+      payload: { title: 'Soon gone', statement: 'Deleted below.', languages: ['python'] },
+    });
+    const goneId = gone.json().id as string;
+    expect(
+      (
+        await t.app.inject({
+          method: 'DELETE',
+          url: `/api/v1/challenges/${goneId}`,
+          headers: bearer(author),
+        })
+      ).statusCode,
+    ).toBeLessThan(300);
+    for (const who of [author, admin]) {
+      expect((await get(who, goneId)).json()).toMatchObject({
+        status: 404,
+        code: 'CHALLENGE_NOT_FOUND',
+      });
+      expect((await post(who, goneId)).statusCode).toBe(404);
     }
     expect((await get(author)).json().status).toBe('none');
   });

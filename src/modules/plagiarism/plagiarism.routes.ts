@@ -12,7 +12,7 @@ import { K, WINDOW } from './plagiarism.similarity.ts';
 const STAFF = ['admin', 'instructor'] as const;
 
 const WHO =
-  'The challenge’s author or an admin; to other instructors, and for a deleted challenge, 404 `CHALLENGE_NOT_FOUND`.';
+  'The challenge’s author or an admin (403 to other instructors and students; 404 `CHALLENGE_NOT_FOUND` for an unknown or deleted challenge).';
 
 export function plagiarismRoutes(deps: { plagiarism: PlagiarismService }): FastifyPluginAsyncZod {
   const tags = ['challenges'];

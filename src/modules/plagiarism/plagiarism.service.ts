@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../platform/clock/clock.ts';
 import type { Database, Transaction } from '../../platform/db/database.ts';
-import type { Principal } from '../../platform/http/access.ts';
+import { forbidden, type Principal } from '../../platform/http/access.ts';
 import type { Logger } from '../../platform/logger/logger.ts';
 import { challengeNotFound } from '../challenges/challenges.errors.ts';
 import { presentReport, usersOf } from './plagiarism.presenter.ts';
@@ -35,16 +35,14 @@ export function createPlagiarismService(deps: {
   const { repository } = deps;
 
   /**
-   * The challenge's author or an admin, as for its analytics; to other instructors, and for a
-   * deleted challenge, there is no such challenge (404), so the report reveals nothing.
+   * The challenge's author or an admin, as for its analytics. Anyone signed in reads a live
+   * challenge, so its existence is no secret: other instructors get 403, not 404. A deleted
+   * challenge is 404 to everyone (its report is of no more use than its submissions list).
    */
   const authorize = async (principal: Principal, challengeId: string) => {
-    const challenge = await deps.challenges.find(challengeId);
-    if (
-      !challenge ||
-      !(principal.role === 'admin' || (await deps.challenges.manages(principal, challengeId)))
-    )
-      throw challengeNotFound();
+    if (!(await deps.challenges.find(challengeId))) throw challengeNotFound();
+    if (principal.role !== 'admin' && !(await deps.challenges.manages(principal, challengeId)))
+      throw forbidden('Only the challenge’s author or an admin sees its plagiarism report.');
   };
 
   return {
