@@ -238,6 +238,36 @@ describe.each(variants)('plagiarism reports over HTTP ($name)', (variant) => {
     ).toEqual([[submitted.ben, submitted.cy].sort()]);
   }, 60_000);
 
+  it('changes nothing when a served job is delivered again; a job that gave up leaves the report failed with its pairs', async () => {
+    const before = await completed();
+    const served = (await reportJobs()).at(-1)!.payload as {
+      challengeId: string;
+      requestId: string;
+    };
+    await t.deps.plagiarism.compute({
+      request: served,
+      signal: new AbortController().signal,
+      transaction: (work) => t.deps.database.db.transaction(work),
+      logger: t.deps.logger,
+    });
+    expect((await get(author)).json()).toEqual(before);
+
+    await worker?.close(5_000);
+    worker = undefined;
+    expect((await post(author)).statusCode).toBe(202);
+    const pending = (await reportJobs()).find((job) => job.status === 'pending')!;
+    await t.deps.plagiarism.abandon(pending.payload as typeof served, 'gave up');
+    expect((await get(author)).json()).toEqual({
+      ...before,
+      status: 'failed',
+      requestedAt: expect.any(String),
+    });
+    // A failed report can be asked for again.
+    expect((await post(author)).json()).toEqual({ challengeId, status: 'queued' });
+    worker = await startWorkerRole(t.deps);
+    expect((await completed()).pairs).toEqual(before.pairs);
+  }, 60_000);
+
   it('never logs a line of the programs', () => {
     expect(t.logs.some((line) => JSON.stringify(line).includes(CODE_LINE))).toBe(false);
   });
