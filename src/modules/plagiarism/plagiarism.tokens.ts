@@ -167,9 +167,7 @@ const CHAR_LITERAL =
   /'(?:\\(?:u\{[0-9a-fA-F]{1,6}\}|x[0-9a-fA-F]{2}|[0-7]{1,3}|.)|[^\\'\n]{1,4})'/uy;
 const SPACE = /\s/;
 
-/** The languages with a tokenizer of their own; any other id gets the generic one. */
-export const TOKENIZED_LANGUAGES = Object.keys(SYNTAX);
-
+/** Any language id without a syntax of its own gets the generic one. */
 export function tokenize(source: string, language: string): Token[] {
   const syntax = SYNTAX[language] ?? GENERIC;
   const tokens: Token[] = [];
