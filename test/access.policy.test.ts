@@ -75,6 +75,8 @@ const POLICY: Record<string, 'public' | 'authenticated' | readonly Role[]> = {
   'GET /api/v1/leaderboard/challenges/{id}': 'authenticated',
   'GET /api/v1/leaderboard/global': 'authenticated',
   'GET /api/v1/analytics/challenges/{id}': ['admin', 'instructor'],
+  'GET /api/v1/challenges/{id}/plagiarism': ['admin', 'instructor'],
+  'POST /api/v1/challenges/{id}/plagiarism': ['admin', 'instructor'],
   'GET /api/v1/analytics/quizzes/{id}': ['admin', 'instructor'],
   // Self or staff: another user's analytics are 404 to a student (USER_NOT_FOUND, not denied).
   'GET /api/v1/analytics/users/{id}': 'authenticated',

@@ -21,6 +21,14 @@ describe.each(databaseKinds())('a submission whose judge job failed for good, on
     t = await createTestApp({ database: kind });
     author = await signedIn(t, 'instructor');
     challengeId = await storedChallenge(t, author);
+    // A challenge with no tests takes no submission.
+    const tests = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/challenges/${challengeId}/testcases`,
+      headers: bearer(author),
+      payload: [{ input: '1 2\n', expectedOutput: '3\n' }],
+    });
+    expect(tests.statusCode, tests.body).toBe(201);
   });
   afterAll(async () => {
     await t.close();
