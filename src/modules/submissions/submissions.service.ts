@@ -58,7 +58,7 @@ export interface ChallengePort {
   ): Promise<Array<{ hidden: boolean; weight: number; input: Buffer; expectedOutput: Buffer }>>;
   /** Whether this staff member may see the challenge's submissions. */
   manages(principal: Principal, id: string): Promise<boolean>;
-  /** The challenges an instructor manages (admins manage all). */
+  /** The challenges an instructor wrote: the ones whose submissions they see. */
   idsManagedBy(principal: Principal): Promise<string[]>;
 }
 
