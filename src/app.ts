@@ -35,6 +35,7 @@ import { sandboxRoutes } from './modules/sandbox/sandbox.routes.ts';
 import { submissionsRoutes } from './modules/submissions/submissions.routes.ts';
 import { usersRoutes } from './modules/users/users.routes.ts';
 import { registerAccessControl } from './platform/http/access.ts';
+import { registerEmptyJsonBodies } from './platform/http/empty-json.ts';
 import { registerHttpMetrics } from './platform/http/metrics.ts';
 import { registerOpenApi } from './platform/http/openapi.ts';
 import { registerNotFoundHandler, registerProblemHandlers } from './platform/http/problem.ts';
@@ -76,6 +77,7 @@ export async function buildApp(deps: Deps): Promise<App> {
     reply.header('x-request-id', request.id);
   });
   registerProblemHandlers(app);
+  registerEmptyJsonBodies(app);
   registerWellFormedText(app);
   // Only listed origins, never reflected and never '*': the API is bearer-based, but the web
   // client's refresh cookie makes credentials meaningful.

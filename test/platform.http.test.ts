@@ -19,6 +19,9 @@ const probeRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => ({ name: request.body.name }),
   );
+  app.post('/api/v1/_probe/bodiless', { config: { access: 'public' } }, async () => ({
+    ok: true,
+  }));
   app.get('/api/v1/_probe/explode', { config: { access: 'public' } }, async () => {
     throw new Error('connect ECONNREFUSED 10.1.2.3:5432 at /srv/assay/src/secret.ts');
   });
@@ -106,6 +109,34 @@ describe('platform HTTP surface', () => {
     });
     expect(response.statusCode).toBe(400);
     expect(JSON.stringify(response.json().errors)).toContain('role');
+  });
+
+  it('takes "Content-Type: application/json" with no body as no body', async () => {
+    const json = { 'content-type': 'application/json' };
+    // Many clients set the header on every request: a route without a body just works.
+    const bodiless = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/_probe/bodiless',
+      headers: json,
+    });
+    expect(bodiless.statusCode, bodiless.body).toBe(200);
+    // A route that needs one says so through its schema.
+    const missing = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/_probe/echo',
+      headers: json,
+    });
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json()).toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect(missing.json().errors).toEqual([{ path: 'body', message: expect.any(String) }]);
+    // A body still goes through Fastify's own parser: prototype poisoning is refused.
+    const poisoned = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/_probe/echo',
+      headers: json,
+      payload: '{"name": "Ada", "__proto__": {"admin": true}}',
+    });
+    expect(poisoned.statusCode).toBe(400);
   });
 
   it('answers malformed JSON with a 400 problem', async () => {
