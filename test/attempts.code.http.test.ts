@@ -8,6 +8,7 @@ import { createSubmissionsJobHandlers } from '../src/modules/submissions/submiss
 import type { RunningWorker } from '../src/platform/queue/job-queue.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { bearer, signedIn, type Tokens } from './support/auth.ts';
+import { createChallenge } from './support/challenges.ts';
 import { databaseKinds } from './support/databases.ts';
 import {
   createQuestion,
@@ -178,16 +179,11 @@ if (sandboxProblem !== null) {
     }, 90_000);
 
     it('scores 0 for an answer to a challenge with no tests yet, and the attempt still finishes', async () => {
-      const untested = await t.app.inject({
-        method: 'POST',
-        url: '/api/v1/challenges',
-        headers: bearer(author),
-        payload: { title: 'Not ready', statement: 'Soon.', languages: ['python'] },
-      });
+      const untested = await createChallenge(t, author, { title: 'Not ready' });
       const question = await createQuestion(t, author, {
         type: 'code',
         prompt: 'Anything',
-        challengeId: untested.json().id,
+        challengeId: untested,
         points: 4,
       });
       const quiz = await createQuiz(t, author, {

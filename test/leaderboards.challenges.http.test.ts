@@ -6,6 +6,7 @@ import {
 import { startWorkerRole, type WorkerRole } from '../src/worker.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { bearer, signedIn, type Tokens } from './support/auth.ts';
+import { submitProgram } from './support/challenges.ts';
 import { namedStudent } from './support/leaderboards.ts';
 
 /**
@@ -65,14 +66,7 @@ if (sandboxProblem !== null) {
     const student = (name: string) => namedStudent(t, name);
     /** Submits at the current (test) time and waits until it is judged. */
     const submit = async (who: Tokens, source: string) => {
-      const response = await t.app.inject({
-        method: 'POST',
-        url: '/api/v1/submissions',
-        headers: bearer(who),
-        payload: { challengeId, language: 'python', source },
-      });
-      expect(response.statusCode, response.body).toBe(202);
-      const id = response.json().id as string;
+      const id = await submitProgram(t, who, { challengeId, source });
       await expect
         .poll(
           async () =>

@@ -9,6 +9,7 @@ import { createSubmissionsJobHandlers } from '../src/modules/submissions/submiss
 import type { RunningWorker } from '../src/platform/queue/job-queue.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { bearer, signedIn, type Tokens } from './support/auth.ts';
+import { submitProgram } from './support/challenges.ts';
 import { databaseKinds } from './support/databases.ts';
 import {
   inbox,
@@ -97,16 +98,8 @@ if (sandboxProblem !== null) {
       await smtp?.close();
     });
 
-    const submit = async (student: Tokens, source: string) => {
-      const response = await t.app.inject({
-        method: 'POST',
-        url: '/api/v1/submissions',
-        headers: bearer(student),
-        payload: { challengeId, language: 'python', source },
-      });
-      expect(response.statusCode, response.body).toBe(202);
-      return response.json().id as string;
-    };
+    const submit = (student: Tokens, source: string) =>
+      submitProgram(t, student, { challengeId, source });
 
     it('tells the verdict and the score in-app and by mail, and nothing of a hidden test', async () => {
       const student = await quietStudent();

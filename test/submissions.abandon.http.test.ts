@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { bearer, signedIn, type Tokens } from './support/auth.ts';
+import { createChallenge } from './support/challenges.ts';
 import { databaseKinds } from './support/databases.ts';
 import {
   createQuestion,
   createQuiz,
   saveAnswer,
   startAttempt,
-  storedChallenge,
   submitAttempt,
 } from './support/quizzes.ts';
 
@@ -20,15 +20,10 @@ describe.each(databaseKinds())('a submission whose judge job failed for good, on
   beforeAll(async () => {
     t = await createTestApp({ database: kind });
     author = await signedIn(t, 'instructor');
-    challengeId = await storedChallenge(t, author);
-    // A challenge with no tests takes no submission.
-    const tests = await t.app.inject({
-      method: 'POST',
-      url: `/api/v1/challenges/${challengeId}/testcases`,
-      headers: bearer(author),
-      payload: [{ input: '1 2\n', expectedOutput: '3\n' }],
-    });
-    expect(tests.statusCode, tests.body).toBe(201);
+    // With a test: a challenge without any takes no submission.
+    challengeId = await createChallenge(t, author, { title: 'Sum two numbers' }, [
+      { input: '1 2\n', expectedOutput: '3\n' },
+    ]);
   });
   afterAll(async () => {
     await t.close();

@@ -9,6 +9,7 @@ import { createSubmissionsJobHandlers } from '../src/modules/submissions/submiss
 import type { RunningWorker } from '../src/platform/queue/job-queue.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { bearer, signedIn, type Tokens } from './support/auth.ts';
+import { createChallenge } from './support/challenges.ts';
 import { databaseKinds } from './support/databases.ts';
 import { expectInvalidAt } from './support/problems.ts';
 
@@ -269,17 +270,12 @@ if (sandboxProblem !== null) {
       expectInvalidAt(inQuiz, 'body.attemptId', 'code answers are judged with their attempt');
       expect(inQuiz.json().errors[0].message).toContain('/attempts/{id}/answers');
       // No tests yet: nothing to judge against, so no "accepted" for passing none of them.
-      const untested = await t.app.inject({
-        method: 'POST',
-        url: '/api/v1/challenges',
-        headers: bearer(author),
-        payload: { title: 'Not ready', statement: 'Soon.', languages: ['python'] },
-      });
+      const untested = await createChallenge(t, author, { title: 'Not ready' });
       const early = await t.app.inject({
         method: 'POST',
         url: '/api/v1/submissions',
         headers: bearer(student),
-        payload: { challengeId: untested.json().id, language: 'python', source: 'print(1)' },
+        payload: { challengeId: untested, language: 'python', source: 'print(1)' },
       });
       expect(early.statusCode, early.body).toBe(409);
       expect(early.json()).toMatchObject({ code: 'CHALLENGE_HAS_NO_TESTS' });
