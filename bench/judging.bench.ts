@@ -339,6 +339,10 @@ type QueuePair = Noisy & {
   /** Raw BullMQ with the messages Assay's driver adds (own id, retries, failed kept). */
   shapedAdd: number;
   shapedDrain: number;
+  /** The job queue with an owner-kept job type (how `submissions.judge` travels): no ledger row. */
+  ownedAdd: number;
+  ownedDrain: number;
+  ownedDrainCpu: DrainCpu;
   /** Raw BullMQ plus the ledger's own statements, batched as Assay batches them; no wrapper. */
   ledgeredAdd: number;
   ledgeredDrain: number;
@@ -690,10 +694,16 @@ async function queueBenchmark(options: {
     logger: options.logger,
   });
   const driver = createBullmqDriver({ redis, logger: options.logger });
-  const jobs = createJobQueue<{ 'bench.noop': { index: number } }>({
+  const jobs = createJobQueue<{
+    'bench.noop': { index: number };
+    'bench.owned': { index: number };
+  }>({
     db: database.db,
     driver,
-    catalogue: { 'bench.noop': { queue: 'bench-wrapped' } },
+    catalogue: {
+      'bench.noop': { queue: 'bench-wrapped' },
+      'bench.owned': { queue: 'bench-owned', keptBy: 'owner' },
+    },
     logger: options.logger,
     leaseMs: 60_000,
     sweepIntervalMs: 3_600_000,
@@ -802,25 +812,30 @@ async function queueBenchmark(options: {
     });
     return { addMs, drainMs: drain.ms, drainCpu: drain.cpu };
   };
-  const wrappedSide = async () => {
+  /** Enqueues QUEUE_JOBS jobs of `type` through the job queue, then drains them with a no-op. */
+  const wrappedSide = async (type: 'bench.noop' | 'bench.owned') => {
+    const queue = type === 'bench.noop' ? 'bench-wrapped' : 'bench-owned';
     const startedAt = performance.now();
-    await parallel(indices, QUEUE_CONCURRENCY, (index) => jobs.enqueue('bench.noop', { index }));
+    await parallel(indices, QUEUE_CONCURRENCY, (index) => jobs.enqueue(type, { index }));
     const addMs = performance.now() - startedAt;
     let done = 0;
     let finished: () => void = () => {};
     const all = new Promise<void>((resolve) => {
       finished = resolve;
     });
+    const noop = async () => {
+      done += 1;
+      if (done === QUEUE_JOBS) finished();
+    };
     let worker: RunningWorker | undefined;
     const drain = await measuredDrain(async () => {
       worker = await jobs.startWorker({
         handlers: {
-          'bench.noop': async () => {
-            done += 1;
-            if (done === QUEUE_JOBS) finished();
-          },
+          'bench.noop': noop,
+          // Nothing strands: the bench's sweeper never runs (its interval is an hour).
+          'bench.owned': Object.assign(noop, { stranded: async () => [] }),
         },
-        queues: ['bench-wrapped'],
+        queues: [queue],
         concurrency: QUEUE_CONCURRENCY,
       });
       await all;
@@ -836,17 +851,21 @@ async function queueBenchmark(options: {
       maxExtra: MAX_EXTRA,
       run: async () => {
         round += 1;
-        // Each side goes first, second and third in turn.
+        // Each side goes first to fourth in turn.
         type Watched<T> = { value: T; otherCores: number };
         let rawRun: Watched<Awaited<ReturnType<typeof rawSide>>> | undefined;
         let wrapRun: Watched<Awaited<ReturnType<typeof wrappedSide>>> | undefined;
         let ledgeredRun: Watched<Awaited<ReturnType<typeof ledgeredSide>>> | undefined;
+        let ownedRun: Watched<Awaited<ReturnType<typeof wrappedSide>>> | undefined;
         const sides = [
           async () => {
             rawRun = await watched(services, rawSide);
           },
           async () => {
-            wrapRun = await watched(services, wrappedSide);
+            wrapRun = await watched(services, () => wrappedSide('bench.noop'));
+          },
+          async () => {
+            ownedRun = await watched(services, () => wrappedSide('bench.owned'));
           },
           async () => {
             ledgeredRun = await watched(services, ledgeredSide);
@@ -855,10 +874,14 @@ async function queueBenchmark(options: {
         for (let turn = 0; turn < sides.length; turn += 1) {
           await sides[(turn + round) % sides.length]?.();
         }
-        if (!rawRun || !wrapRun || !ledgeredRun) throw new Error('a side of the pair did not run');
+        if (!rawRun || !wrapRun || !ledgeredRun || !ownedRun)
+          throw new Error('a side of the pair did not run');
         const rawTimes = rawRun.value;
         const wrapTimes = wrapRun.value;
         return {
+          ownedAdd: perSecond(QUEUE_JOBS, ownedRun.value.addMs),
+          ownedDrain: perSecond(QUEUE_JOBS, ownedRun.value.drainMs),
+          ownedDrainCpu: ownedRun.value.drainCpu,
           ledgeredAdd: perSecond(QUEUE_JOBS, ledgeredRun.value.addMs),
           ledgeredDrain: perSecond(QUEUE_JOBS, ledgeredRun.value.drainMs),
           ledgeredDrainCpu: ledgeredRun.value.drainCpu,
@@ -872,13 +895,18 @@ async function queueBenchmark(options: {
           rawDrainCpu: rawTimes.drainCpu,
           wrapDrainCpu: wrapTimes.drainCpu,
           // PostgreSQL and Redis are the queue's own work here too.
-          otherCores: Math.max(rawRun.otherCores, wrapRun.otherCores, ledgeredRun.otherCores),
+          otherCores: Math.max(
+            rawRun.otherCores,
+            wrapRun.otherCores,
+            ledgeredRun.otherCores,
+            ownedRun.otherCores,
+          ),
         };
       },
       noise: (pair) => pair.otherCores,
       log: (label, pair) =>
         options.context.log(
-          `queue ${label}: add raw ${pair.rawAdd.toFixed(0)}/s (bulk ${pair.rawBulkAdd.toFixed(0)}/s, Assay's messages ${pair.shapedAdd.toFixed(0)}/s) vs wrapper ${pair.wrapAdd.toFixed(0)}/s; drain raw ${pair.rawDrain.toFixed(0)}/s (Assay's messages ${pair.shapedDrain.toFixed(0)}/s) vs wrapper ${pair.wrapDrain.toFixed(0)}/s; ledgered raw add ${pair.ledgeredAdd.toFixed(0)}/s drain ${pair.ledgeredDrain.toFixed(0)}/s; CPU µs a job drained raw ${cpuText(pair.rawDrainCpu)}, ledgered ${cpuText(pair.ledgeredDrainCpu)}, wrapper ${cpuText(pair.wrapDrainCpu)}; other ${pair.otherCores.toFixed(2)} cores`,
+          `queue ${label}: add raw ${pair.rawAdd.toFixed(0)}/s (bulk ${pair.rawBulkAdd.toFixed(0)}/s, Assay's messages ${pair.shapedAdd.toFixed(0)}/s) vs wrapper ${pair.wrapAdd.toFixed(0)}/s (owner-kept ${pair.ownedAdd.toFixed(0)}/s); drain raw ${pair.rawDrain.toFixed(0)}/s (Assay's messages ${pair.shapedDrain.toFixed(0)}/s) vs wrapper ${pair.wrapDrain.toFixed(0)}/s (owner-kept ${pair.ownedDrain.toFixed(0)}/s); ledgered raw add ${pair.ledgeredAdd.toFixed(0)}/s drain ${pair.ledgeredDrain.toFixed(0)}/s; CPU µs a job drained raw ${cpuText(pair.rawDrainCpu)}, ledgered ${cpuText(pair.ledgeredDrainCpu)}, wrapper ${cpuText(pair.wrapDrainCpu)}, owner-kept ${cpuText(pair.ownedDrainCpu)}; other ${pair.otherCores.toFixed(2)} cores`,
         ),
     });
     return { run };
@@ -921,6 +949,8 @@ function report(input: {
   const p95 = percentileOfSorted(sorted, 0.95);
   type Rate =
     | 'rawAdd'
+    | 'ownedAdd'
+    | 'ownedDrain'
     | 'wrapAdd'
     | 'rawDrain'
     | 'wrapDrain'
@@ -945,6 +975,7 @@ function report(input: {
   const rawCpu = medianCpu(queue.used.map((pair) => pair.rawDrainCpu));
   const wrapCpu = medianCpu(queue.used.map((pair) => pair.wrapDrainCpu));
   const ledgeredCpu = medianCpu(queue.used.map((pair) => pair.ledgeredDrainCpu));
+  const ownedCpu = medianCpu(queue.used.map((pair) => pair.ownedDrainCpu));
   const unexpected = pipeline.all.reduce((sum, pair) => sum + pair.assayWrong, 0);
   const referenceUnexpected = pipeline.all.reduce((sum, pair) => sum + pair.referenceWrong, 0);
   const lossless =
@@ -975,34 +1006,44 @@ function report(input: {
       yesNo(lossless),
     ],
     queueRow(
-      `4a. job queue enqueue (ledger row + BullMQ push) / raw BullMQ \`add\`, ${QUEUE_CONCURRENCY} in flight`,
+      `4a. job queue enqueue of an owner-kept job (how \`submissions.judge\` travels: a BullMQ push; the submission row is its record) / raw BullMQ \`add\`, ${QUEUE_CONCURRENCY} in flight`,
+      'rawAdd',
+      'ownedAdd',
+      TARGETS.queue,
+    ),
+    queueRow(
+      `4b. job queue drain of owner-kept no-op jobs / raw BullMQ no-op worker, concurrency ${QUEUE_CONCURRENCY}`,
+      'rawDrain',
+      'ownedDrain',
+      TARGETS.queue,
+    ),
+    queueRow(
+      'context: job queue enqueue of a ledger-kept job (the other job types: a ledger row + BullMQ push) / raw BullMQ `add`',
       'rawAdd',
       'wrapAdd',
-      TARGETS.queue,
     ),
     queueRow(
-      `4b. job queue drain (claim lease, no-op, complete in a transaction) / raw BullMQ no-op worker, concurrency ${QUEUE_CONCURRENCY}`,
+      'context: job queue drain of ledger-kept jobs (claim lease, no-op, complete in a transaction) / raw BullMQ no-op worker',
       'rawDrain',
       'wrapDrain',
-      TARGETS.queue,
     ),
     queueRow(
-      'context: job queue enqueue / raw BullMQ `addBulk` (1,000 a call)',
+      'context: job queue enqueue of a ledger-kept job / raw BullMQ `addBulk` (1,000 a call)',
       'rawBulkAdd',
       'wrapAdd',
     ),
     queueRow(
-      "context: job queue enqueue / raw BullMQ `add` of the messages Assay's driver adds (own id, 5 attempts with backoff, failed kept a day)",
+      "context: job queue enqueue of a ledger-kept job / raw BullMQ `add` of the messages Assay's driver adds for ledger ids (own id, 5 attempts with backoff, failed kept a day)",
       'shapedAdd',
       'wrapAdd',
     ),
     queueRow(
-      'context: job queue drain / raw BullMQ no-op worker on those messages',
+      'context: job queue drain of ledger-kept jobs / raw BullMQ no-op worker on those messages',
       'shapedDrain',
       'wrapDrain',
     ),
     queueRow(
-      "context, the ceiling of any queue that keeps the ledger: raw BullMQ `add` of those messages after the ledger's INSERT (batched as Assay batches it), no wrapper / raw BullMQ `add`",
+      "context, the ceiling of any job that keeps a ledger row: raw BullMQ `add` of those messages after the ledger's INSERT (batched as Assay batches it), no wrapper / raw BullMQ `add`",
       'rawAdd',
       'ledgeredAdd',
     ),
@@ -1012,12 +1053,12 @@ function report(input: {
       'ledgeredDrain',
     ),
     queueRow(
-      "context, the wrapper's own overhead: job queue enqueue / that raw BullMQ `add` after the ledger's INSERT",
+      "context, the wrapper's own overhead: ledger-kept enqueue / that raw BullMQ `add` after the ledger's INSERT",
       'ledgeredAdd',
       'wrapAdd',
     ),
     queueRow(
-      "context, the wrapper's own overhead: job queue drain / that raw BullMQ worker running the ledger's claim and completion",
+      "context, the wrapper's own overhead: ledger-kept drain / that raw BullMQ worker running the ledger's claim and completion",
       'ledgeredDrain',
       'wrapDrain',
     ),
@@ -1033,7 +1074,7 @@ function report(input: {
     '',
     `Latency: ${LATENCY_WARMUPS} warm-ups, then ${LATENCY_SAMPLES} submissions one at a time, each timed from \`POST\` until its event stream's \`result\`; the raw figure is the same program's five tests in five raw sandboxes, in the same loop.`,
     '',
-    `Queue: ${QUEUE_JOBS.toLocaleString('en-US')} no-op jobs a side. ${pairsNote(queue, input.queueRounds, PROTOCOL, MAX_EXTRA)} Assay's queue writes a ledger row per job in PostgreSQL before it pushes the id to BullMQ, and a worker claims the row with a lease and completes it (enqueues, claims and completions made at the same time share one statement each: \`batcher.ts\`): that is what lets a FLUSHALL or a killed worker lose nothing (the sweeper re-pushes from the ledger), and it is where the time goes. The ceiling rows run raw BullMQ with only the ledger's statements added (the same prepared statements and batching, none of the wrapper's code): a queue that keeps a ledger row per job cannot beat them, so on this machine they bound 4a and 4b; the overhead rows are what the wrapper costs above them. Each side goes first, second and third in turn. CPU per job drained, median of the pairs (this benchmark's process, which runs both sides / PostgreSQL / Redis): raw BullMQ ${cpuText(rawCpu)} µs, raw BullMQ running the ledger's statements ${cpuText(ledgeredCpu)} µs, Assay's queue ${cpuText(wrapCpu)} µs; with ${availableParallelism()} cores here, a drain is bound by their sum.`,
+    `Queue: ${QUEUE_JOBS.toLocaleString('en-US')} no-op jobs a side. ${pairsNote(queue, input.queueRounds, PROTOCOL, MAX_EXTRA)} An owner-kept job (\`keptBy: 'owner'\`, how every submission is judged) writes nothing to PostgreSQL in the queue: its owner's row (the submission, with its status, lease and tries) is its record, claimed and swept by the owner, so the queue costs a BullMQ push and a delivery. The other job types are ledger-kept: a ledger row per job in PostgreSQL before the id goes to BullMQ, which a worker claims with a lease and completes (enqueues, claims and completions made at the same time share one statement each: \`batcher.ts\`); that is what lets a FLUSHALL or a killed worker lose nothing for jobs with no row of their own, and it is where their time goes. The ceiling rows run raw BullMQ with only the ledger's statements added (the same prepared statements and batching, none of the wrapper's code): a job that keeps a ledger row cannot beat them on this machine; the overhead rows are what the wrapper costs above them. Each side goes first to fourth in turn. CPU per job drained, median of the pairs (this benchmark's process, which runs every side / PostgreSQL / Redis): raw BullMQ ${cpuText(rawCpu)} µs, owner-kept ${cpuText(ownedCpu)} µs, raw BullMQ running the ledger's statements ${cpuText(ledgeredCpu)} µs, ledger-kept ${cpuText(wrapCpu)} µs; with ${availableParallelism()} cores here, a drain is bound by their sum.`,
   ].join('\n');
   return { name: 'judging', body };
 }

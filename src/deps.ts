@@ -38,7 +38,7 @@ import { createExecutionService } from './modules/sandbox/sandbox.execution.ts';
 import type { SandboxHost } from './modules/sandbox/sandbox.host.ts';
 import { hiddenHostPaths } from './modules/sandbox/sandbox.selftest.ts';
 import { createFeedback } from './modules/submissions/submissions.feedback.ts';
-import { judgeJobId } from './modules/submissions/submissions.jobs.ts';
+import { judgeJobId, submissionsJobCatalogue } from './modules/submissions/submissions.jobs.ts';
 import { createSubmissionsRepository } from './modules/submissions/submissions.repository.ts';
 import {
   createSubmissionsService,
@@ -121,7 +121,26 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     sweepIntervalMs: config.jobs.sweepIntervalMs,
     onJobFinished: ({ type, outcome }) => metrics?.jobsProcessed.inc({ type, outcome }),
   });
-  metrics = createMetrics({ queueDepth: () => jobs.depth() });
+  /** The ledger's jobs, and the judge jobs that live in their submissions (owner-kept). */
+  const queueDepth = async () => {
+    const { queued, running } = await submissionsRef().backlog();
+    const judge = submissionsJobCatalogue['submissions.judge'].queue;
+    const rows = [
+      ...(await jobs.depth()),
+      { queue: judge, status: 'pending', count: queued },
+      { queue: judge, status: 'running', count: running },
+    ];
+    // Judge0 runs share the judge queue: one count per queue and state.
+    const summed = new Map<string, { queue: string; status: string; count: number }>();
+    for (const row of rows) {
+      const key = `${row.queue} ${row.status}`;
+      const entry = summed.get(key);
+      if (entry) entry.count += row.count;
+      else summed.set(key, { ...row });
+    }
+    return [...summed.values()].filter((row) => row.count > 0);
+  };
+  metrics = createMetrics({ queueDepth });
 
   const storage = createStorage(config);
 
@@ -363,7 +382,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     questions,
     users,
     auth,
-    queueDepth: () => jobs.depth(),
+    queueDepth,
     clock,
   });
 

@@ -367,6 +367,7 @@ describe.each(databaseKinds())('notification mail delivery on %s', (kind) => {
         {
           jobId,
           attempt: 2,
+          leaseMs: 60_000,
           signal: new AbortController().signal,
           logger: createLogger({ level: 'silent' }),
           transaction: (work) => t.deps.database.db.transaction(work),

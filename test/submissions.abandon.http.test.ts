@@ -1,4 +1,6 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JUDGE_ATTEMPTS } from '../src/modules/submissions/submissions.service.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { bearer, signedIn, type Tokens } from './support/auth.ts';
 import { createChallenge } from './support/challenges.ts';
@@ -11,7 +13,8 @@ import {
   submitAttempt,
 } from './support/quizzes.ts';
 
-// No worker here: a judge job that failed for good is what `abandon` (its give-up hook) ends.
+// No worker here: a judge job that failed for good is what `abandon` (its give-up hook) ends,
+// or the judge itself when its tries ran out with its judges.
 describe.each(databaseKinds())('a submission whose judge job failed for good, on %s', (kind) => {
   let t: TestApp;
   let author: Tokens;
@@ -92,5 +95,27 @@ describe.each(databaseKinds())('a submission whose judge job failed for good, on
     expect(
       result.questions.find((item: { questionId: string }) => item.questionId === code.id),
     ).toMatchObject({ earned: 0, correct: false, submissionId });
+  });
+
+  it('ends as internal_error when every try ended with its judge gone', async () => {
+    const student = await signedIn(t, 'student');
+    const { id } = (
+      await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/submissions',
+        headers: bearer(student),
+        payload: { challengeId, language: 'python', source: 'print(3)\n' },
+      })
+    ).json();
+    // What three judges killed mid-judging leave: three tries, the last lease run out.
+    await t.deps.database.db.execute(
+      sql`update submissions set status = 'running', tries = ${JUDGE_ATTEMPTS},
+        leased_by = 'a judge long gone', lease_until = now() - interval '1 second'
+        where id = ${id}`,
+    );
+    expect((await t.deps.submissions.stranded(0, 1_000)).map((row) => row.id)).toContain(id);
+    await t.deps.submissions.judge({ submissionId: id, leaseMs: 60_000, logger: t.deps.logger });
+    const got = await t.app.inject({ url: `/api/v1/submissions/${id}`, headers: bearer(student) });
+    expect(got.json()).toMatchObject({ status: 'failed', verdict: 'internal_error', score: 0 });
   });
 });

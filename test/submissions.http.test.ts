@@ -36,6 +36,13 @@ if (sandboxProblem !== null) {
     const hidden = [marker(), marker()];
     const leaks = [...hidden, ...hidden.map((text) => text.toUpperCase())];
     const bodies: string[] = [];
+    const startJudge = () =>
+      t.deps.jobs.startWorker({
+        // The judge queue also carries Judge0 runs: a worker of it must handle both.
+        handlers: { ...createSubmissionsJobHandlers(t.deps), ...createJudge0JobHandlers(t.deps) },
+        queues: ['judge'],
+        concurrency: 2,
+      });
 
     beforeAll(async () => {
       t = await createTestApp({
@@ -44,12 +51,7 @@ if (sandboxProblem !== null) {
       });
       author = await signedIn(t, 'instructor');
       student = await signedIn(t, 'student');
-      worker = await t.deps.jobs.startWorker({
-        // The judge queue also carries Judge0 runs: a worker of it must handle both.
-        handlers: { ...createSubmissionsJobHandlers(t.deps), ...createJudge0JobHandlers(t.deps) },
-        queues: ['judge'],
-        concurrency: 2,
-      });
+      worker = await startJudge();
       const created = await t.app.inject({
         method: 'POST',
         url: '/api/v1/challenges',
@@ -327,11 +329,38 @@ if (sandboxProblem !== null) {
       const logger = t.deps.logger;
       await t.deps.submissions.judge({
         submissionId: id,
-        attempt: 1,
-        transaction: (work) => t.deps.database.db.transaction(work),
+        leaseMs: 60_000,
         logger,
       });
       expect((await get(id)).json()).toEqual(first);
+    }, 60_000);
+
+    it('lets one of two judges at once claim a submission: one result, one judged event', async () => {
+      await worker.close(5_000);
+      const id = (await submit('python', UPPER_PY)).json().id as string;
+      // Unjudged and unclaimed: what the sweeper would push again after its grace.
+      expect((await t.deps.submissions.stranded(0, 1_000)).map((row) => row.id)).toContain(id);
+      // The judge queue's depth is counted in the submissions: its jobs have no ledger row.
+      const metrics = await t.app.inject({ url: '/metrics' });
+      expect(metrics.body).toMatch(/assay_queue_depth\{queue="judge",state="pending"\} [1-9]/);
+      const judgedEvents: string[] = [];
+      let claims = 0;
+      const stop = await t.deps.events.subscribe('submissions.changed', (event) => {
+        if (event.submissionId !== id) return;
+        if (event.verdict) judgedEvents.push(event.verdict);
+        if (event.status === 'running' && !event.test) claims += 1;
+      });
+      const judge = () =>
+        t.deps.submissions.judge({ submissionId: id, leaseMs: 60_000, logger: t.deps.logger });
+      await Promise.all([judge(), judge()]);
+      const result = (await get(id)).json();
+      expect(result).toMatchObject({ status: 'completed', verdict: 'accepted', score: 60 });
+      await expect.poll(() => judgedEvents).toEqual(['accepted']);
+      // The other judge found it held and ran nothing.
+      expect(claims).toBe(1);
+      await stop();
+      expect((await t.deps.submissions.stranded(0, 1_000)).map((row) => row.id)).not.toContain(id);
+      worker = await startJudge();
     }, 60_000);
 
     it('streams status and per-test progress, then the result, to its owner only', async () => {
@@ -354,11 +383,7 @@ if (sandboxProblem !== null) {
           (value) => value.labels.stream === 'submission',
         )?.value ?? 0;
       await expect.poll(open, { timeout: 10_000 }).toBe(1);
-      worker = await t.deps.jobs.startWorker({
-        handlers: { ...createSubmissionsJobHandlers(t.deps), ...createJudge0JobHandlers(t.deps) },
-        queues: ['judge'],
-        concurrency: 2,
-      });
+      worker = await startJudge();
       const response = await streamed;
       bodies.push(response.body);
       expect(await open()).toBe(0);
@@ -410,17 +435,17 @@ if (sandboxProblem !== null) {
         headers: bearer(author),
       });
       expect(stats.statusCode).toBe(200);
-      // Everything this suite submitted: four accepted, one wrong, one slow, one not compiling.
+      // Everything this suite submitted: five accepted, one wrong, one slow, one not compiling.
       expect(stats.json()).toEqual({
         challengeId,
-        submissions: 7,
-        judged: 7,
-        byVerdict: { accepted: 4, compilation_error: 1, time_limit_exceeded: 1, wrong_answer: 1 },
+        submissions: 8,
+        judged: 8,
+        byVerdict: { accepted: 5, compilation_error: 1, time_limit_exceeded: 1, wrong_answer: 1 },
         byLanguage: [
           { language: 'c', submissions: 2, accepted: 0, acceptanceRate: 0 },
-          { language: 'python', submissions: 5, accepted: 4, acceptanceRate: 0.8 },
+          { language: 'python', submissions: 6, accepted: 5, acceptanceRate: 5 / 6 },
         ],
-        acceptanceRate: 4 / 7,
+        acceptanceRate: 5 / 8,
         users: 1,
         usersAccepted: 1,
         // The test clock stands still: the first submission was the first accepted one.

@@ -7,7 +7,13 @@ export type SubmissionsJobs = {
 };
 
 export const submissionsJobCatalogue: JobCatalogue<SubmissionsJobs> = {
-  'submissions.judge': { queue: 'judge', maxAttempts: JUDGE_ATTEMPTS, backoffMs: 2_000 },
+  // The submission row keeps the job: its status, lease and tries (see `judge`).
+  'submissions.judge': {
+    queue: 'judge',
+    maxAttempts: JUDGE_ATTEMPTS,
+    backoffMs: 2_000,
+    keptBy: 'owner',
+  },
 };
 
 /** One job per submission, however often it is enqueued. */
@@ -21,13 +27,18 @@ export function createSubmissionsJobHandlers(deps: {
       (payload: SubmissionsJobs['submissions.judge'], context: JobContext) =>
         deps.submissions.judge({
           submissionId: payload.submissionId,
-          attempt: context.attempt,
-          transaction: context.transaction,
+          leaseMs: context.leaseMs,
           logger: context.logger,
         }),
       {
         gaveUp: (payload: SubmissionsJobs['submissions.judge'], reason: string) =>
           deps.submissions.abandon(payload.submissionId, reason),
+        stranded: async ({ graceMs, limit }: { graceMs: number; limit: number }) =>
+          (await deps.submissions.stranded(graceMs, limit)).map((row) => ({
+            jobId: judgeJobId(row.id),
+            payload: { submissionId: row.id },
+            tries: row.tries,
+          })),
       },
     ),
   };

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
 import type { Database, Executor, Transaction } from '../../platform/db/database.ts';
 import type { Feedback } from './submissions.feedback.ts';
 import type { SubmissionVerdict, TestOutcome } from './submissions.models.ts';
@@ -34,10 +34,27 @@ export type JudgedColumns = {
   finishedAt: Date;
 };
 
+const leaseFor = (ms: number) => sql`now() + (${ms}::double precision * interval '1 millisecond')`;
+/** A judge holds the submission: `running` under a lease that has not run out. */
+const unheld = or(
+  eq(submissions.status, 'queued'),
+  and(
+    eq(submissions.status, 'running'),
+    or(isNull(submissions.leaseUntil), lt(submissions.leaseUntil, sql`now()`)),
+  ),
+);
+const heldBy = (holder: string) =>
+  and(eq(submissions.status, 'running'), eq(submissions.leasedBy, holder));
+
 export function createSubmissionsRepository(db: Database) {
   return {
     async insert(executor: Executor, row: SubmissionInsert): Promise<SubmissionRow> {
-      const [inserted] = await executor.insert(submissions).values(row).returning();
+      // A queued row's lease_until is when it was queued, on the database's clock: the
+      // sweeper's grace counts from there.
+      const [inserted] = await executor
+        .insert(submissions)
+        .values({ ...row, leaseUntil: sql`now()` })
+        .returning();
       return inserted!;
     },
 
@@ -72,16 +89,77 @@ export function createSubmissionsRepository(db: Database) {
     },
 
     /**
-     * Takes a submission for judging: queued, or running under a judge that died (the job's
-     * lease, not this row, decides who may judge). A finished one is left alone: null.
+     * Takes the submission for one judge try, unless another judge holds it or it is judged
+     * already. Lease times are the database's, so judges on several machines agree.
      */
-    async claim(id: string, now: Date): Promise<SubmissionRow | null> {
+    async claim(input: {
+      id: string;
+      holder: string;
+      leaseMs: number;
+      now: Date;
+    }): Promise<SubmissionRow | null> {
       const [row] = await db
         .update(submissions)
-        .set({ status: 'running', startedAt: now, tries: sql`${submissions.tries} + 1` })
-        .where(and(eq(submissions.id, id), inArray(submissions.status, ['queued', 'running'])))
+        .set({
+          status: 'running',
+          startedAt: input.now,
+          tries: sql`${submissions.tries} + 1`,
+          leasedBy: input.holder,
+          leaseUntil: leaseFor(input.leaseMs),
+        })
+        .where(and(eq(submissions.id, input.id), unheld))
         .returning();
       return row ?? null;
+    },
+
+    /** Keeps the claim alive; false when another judge took the submission over. */
+    async extendLease(id: string, holder: string, leaseMs: number): Promise<boolean> {
+      const rows = await db
+        .update(submissions)
+        .set({ leaseUntil: leaseFor(leaseMs) })
+        .where(and(eq(submissions.id, id), heldBy(holder)))
+        .returning({ id: submissions.id });
+      return rows.length === 1;
+    },
+
+    /** Gives the claim up at once (a try failed and will be retried): the retry may claim it. */
+    async release(id: string, holder: string): Promise<void> {
+      await db
+        .update(submissions)
+        .set({ leaseUntil: sql`now()` })
+        .where(and(eq(submissions.id, id), heldBy(holder)));
+    },
+
+    /** How many submissions wait for a judge, and how many are being judged. */
+    async backlog(): Promise<{ queued: number; running: number }> {
+      const [row] = await db
+        .select({
+          queued: sql<string>`count(*) filter (where ${submissions.status} = 'queued')`,
+          running: sql<string>`count(*) filter (where ${submissions.status} = 'running')`,
+        })
+        .from(submissions)
+        .where(inArray(submissions.status, ['queued', 'running']));
+      return { queued: Number(row?.queued ?? 0), running: Number(row?.running ?? 0) };
+    },
+
+    /**
+     * Submissions the sweeper should hand to the broker again: queued longer than `graceMs`
+     * ago (their message may be gone with Redis), or held by a lease that ran out that long ago
+     * (rows from before leases existed count from their creation).
+     */
+    async stranded(graceMs: number, limit: number) {
+      const since = sql`now() - (${graceMs}::double precision * interval '1 millisecond')`;
+      return db
+        .select({ id: submissions.id, tries: submissions.tries })
+        .from(submissions)
+        .where(
+          and(
+            inArray(submissions.status, ['queued', 'running']),
+            lt(sql`coalesce(${submissions.leaseUntil}, ${submissions.createdAt})`, since),
+          ),
+        )
+        .orderBy(asc(submissions.createdAt))
+        .limit(limit);
     },
 
     /**
@@ -187,12 +265,25 @@ export function createSubmissionsRepository(db: Database) {
       }));
     },
 
-    /** Writes the outcome in the job's transaction, only over an unfinished row. */
-    async finish(tx: Transaction, id: string, columns: JudgedColumns): Promise<boolean> {
+    /**
+     * Writes the outcome once: for a judge, only while it still holds the submission (a judge
+     * that lost its lease writes nothing); for a give-up (`holder` null), while it is unjudged.
+     */
+    async finish(
+      tx: Transaction,
+      id: string,
+      columns: JudgedColumns,
+      holder: string | null,
+    ): Promise<boolean> {
       const rows = await tx
         .update(submissions)
-        .set({ ...columns, score: String(columns.score) })
-        .where(and(eq(submissions.id, id), inArray(submissions.status, ['queued', 'running'])))
+        .set({ ...columns, score: String(columns.score), leasedBy: null, leaseUntil: null })
+        .where(
+          and(
+            eq(submissions.id, id),
+            holder === null ? inArray(submissions.status, ['queued', 'running']) : heldBy(holder),
+          ),
+        )
         .returning({ id: submissions.id });
       return rows.length === 1;
     },

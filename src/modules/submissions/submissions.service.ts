@@ -135,16 +135,19 @@ export function createSubmissionsService(deps: {
   const land = async (
     row: SubmissionRow,
     columns: Omit<JudgedColumns, 'finishedAt'>,
-    transaction: <T>(work: (tx: Transaction) => Promise<T>) => Promise<T>,
+    /** The judge's claim; null for a give-up, which needs none. */
+    holder: string | null,
     challengeTitle: string | null,
   ): Promise<boolean> => {
     const submissionId = row.id;
     const afterCommit: Array<(() => Promise<void>) | undefined> = [];
-    const written = await transaction(async (tx) => {
-      const done = await repository.finish(tx, submissionId, {
-        ...columns,
-        finishedAt: clock.now(),
-      });
+    const written = await deps.db.transaction(async (tx) => {
+      const done = await repository.finish(
+        tx,
+        submissionId,
+        { ...columns, finishedAt: clock.now() },
+        holder,
+      );
       // The attempt's points move in the same transaction: never one without the other.
       if (done && row.attemptId && deps.onAttemptJudged)
         afterCommit.push(
@@ -181,6 +184,119 @@ export function createSubmissionsService(deps: {
         verdict: columns.verdict,
       });
     return written;
+  };
+
+  /** One judge try of a claimed submission (`tries` counts this one). */
+  const judgeClaimed = async (row: SubmissionRow, holder: string, logger: Logger) => {
+    const submissionId = row.id;
+    const lastTry = row.tries >= JUDGE_ATTEMPTS;
+    const challenge = await deps.challenges.find(row.challengeId, { includeDeleted: true });
+    const tests = challenge ? await deps.challenges.testsForJudging(challenge.id) : [];
+    const write = async (judgedColumns: Omit<JudgedColumns, 'finishedAt' | 'feedback'>) => {
+      // Outside the transaction: an LLM may take seconds, and holds no lock meanwhile.
+      const columns = {
+        ...judgedColumns,
+        feedback:
+          deps.feedback && challenge && judgedColumns.verdict !== 'internal_error'
+            ? await deps.feedback({
+                statement: challenge.statement,
+                language: row.language,
+                source: row.source,
+                verdict: judgedColumns.verdict,
+                compileOutput: judgedColumns.compileOutput,
+                tests: judgedColumns.tests,
+                publicTests: publicTestData(tests),
+                timeLimitMs: challenge.timeLimitMs,
+              })
+            : null,
+      };
+      if (await land(row, columns, holder, challenge?.title ?? null))
+        logger.info({ submissionId, verdict: columns.verdict, score: columns.score }, 'judged');
+      else logger.warn({ submissionId }, 'judged after losing the claim; the outcome was dropped');
+    };
+    const failInternally = (reason: string) => {
+      logger.error({ submissionId, reason }, 'submission could not be judged');
+      return write({
+        status: 'failed',
+        verdict: 'internal_error',
+        score: 0,
+        tests: [],
+        compileOutput: null,
+      });
+    };
+
+    // Only reachable when judges keep dying mid-judging: stop feeding it to them.
+    if (row.tries > JUDGE_ATTEMPTS) return failInternally('every try ended with its judge gone');
+    await publish({ submissionId, userId: row.userId, status: 'running' });
+    if (!challenge) return failInternally('the challenge is gone');
+    // Refused at submit; a quiz's code answer can still name such a challenge. Passing no
+    // tests is no accept.
+    if (tests.length === 0) return failInternally('the challenge has no test cases');
+    const judged = (index: number, run: Parameters<typeof judgeTest>[0]['run']) => {
+      const test = tests[index]!;
+      return judgeTest({
+        index: index + 1,
+        hidden: test.hidden,
+        weight: test.weight,
+        run,
+        expected: test.expectedOutput,
+        checker: challenge.checker,
+        floatTolerance: challenge.floatTolerance,
+      });
+    };
+
+    let outcome: Awaited<ReturnType<ExecutionService['executeTests']>>;
+    try {
+      outcome = await deps.execution.executeTests({
+        owner: `user:${row.userId}`,
+        language: row.language,
+        source: row.source,
+        tests: tests.map((test) => ({ stdin: test.input })),
+        limits: {
+          cpuMs: challenge.timeLimitMs,
+          // Waiting for I/O or start-up is not CPU: give the wall clock room.
+          wallMs: Math.max(5_000, challenge.timeLimitMs * 2 + 1_000),
+          memoryBytes: challenge.memoryLimitMb * MiB,
+        },
+        onTest: (index, run) =>
+          publish({
+            submissionId,
+            userId: row.userId,
+            status: 'running',
+            test: { index: index + 1, of: tests.length, verdict: judged(index, run).verdict },
+          }),
+      });
+    } catch (error) {
+      if (!lastTry) throw error;
+      return failInternally((error as Error).message);
+    }
+
+    const compileOutput = outcome.compile
+      ? displayText(outcome.compile.output.subarray(0, MAX_COMPILE_OUTPUT))
+      : null;
+    if (outcome.compile && outcome.compile.status !== 'ok') {
+      if (outcome.compile.status === 'internal_error') {
+        if (!lastTry) throw new Error('the compile step failed in the harness');
+        return failInternally('the compile step failed in the harness');
+      }
+      return write({
+        status: 'completed',
+        verdict: 'compilation_error',
+        score: 0,
+        tests: [],
+        compileOutput,
+      });
+    }
+    const results = outcome.tests.map((run, index) => judged(index, run));
+    if (results.some((test) => test.verdict === 'internal_error') && !lastTry)
+      throw new Error('a test failed in the harness');
+    return write({
+      status: 'completed',
+      verdict: overallVerdict(results),
+      score: scoreOf(results, challenge.points),
+      tests: results,
+      compileOutput,
+    });
   };
 
   const present = (row: SubmissionRow) => ({
@@ -412,7 +528,7 @@ export function createSubmissionsService(deps: {
           compileOutput: null,
           feedback: null,
         },
-        (work) => deps.db.transaction(work),
+        null,
         challenge?.title ?? null,
       );
       if (written)
@@ -423,128 +539,62 @@ export function createSubmissionsService(deps: {
     },
 
     /**
-     * The `submissions.judge` job: claim, compile once, run every test, check, and write the
-     * outcome in the job's own transaction (so a second delivery, or a judge that died and came
-     * back, writes nothing twice). Infrastructure failures throw to retry; the last try records
-     * `internal_error`.
+     * What the sweeper should hand to the broker again (the submission row is the judge job's
+     * record): waiting longer than `graceMs`, or held by a judge whose lease ran out.
      */
-    async judge(options: {
-      submissionId: string;
-      attempt: number;
-      transaction: <T>(work: (tx: Transaction) => Promise<T>) => Promise<T>;
-      logger: Logger;
-    }) {
+    async stranded(graceMs: number, limit: number) {
+      return repository.stranded(graceMs, limit);
+    },
+
+    /** The judge queue's depth, which lives in the submissions (owner-kept jobs have no ledger row). */
+    async backlog() {
+      return repository.backlog();
+    },
+
+    /**
+     * The `submissions.judge` job: claim the submission under a lease, compile once, run every
+     * test, check, and write the outcome only while the claim holds (so a second delivery, or
+     * a judge that died and came back, writes nothing twice). Infrastructure failures throw to
+     * retry; the last try records `internal_error`.
+     */
+    async judge(options: { submissionId: string; leaseMs: number; logger: Logger }) {
       const { submissionId, logger } = options;
-      const row = await repository.claim(submissionId, clock.now());
+      const holder = randomUUID();
+      const row = await repository.claim({
+        id: submissionId,
+        holder,
+        leaseMs: options.leaseMs,
+        now: clock.now(),
+      });
       if (!row) {
-        logger.info({ submissionId }, 'submission already judged');
+        logger.info({ submissionId }, 'submission judged already, or held by another judge');
         return;
       }
-      await publish({ submissionId, userId: row.userId, status: 'running' });
-      const lastTry = options.attempt >= JUDGE_ATTEMPTS;
-      const challenge = await deps.challenges.find(row.challengeId, { includeDeleted: true });
-      const tests = challenge ? await deps.challenges.testsForJudging(challenge.id) : [];
-      const write = async (judgedColumns: Omit<JudgedColumns, 'finishedAt' | 'feedback'>) => {
-        // Outside the transaction: an LLM may take seconds, and holds no lock meanwhile.
-        const columns = {
-          ...judgedColumns,
-          feedback:
-            deps.feedback && challenge && judgedColumns.verdict !== 'internal_error'
-              ? await deps.feedback({
-                  statement: challenge.statement,
-                  language: row.language,
-                  source: row.source,
-                  verdict: judgedColumns.verdict,
-                  compileOutput: judgedColumns.compileOutput,
-                  tests: judgedColumns.tests,
-                  publicTests: publicTestData(tests),
-                  timeLimitMs: challenge.timeLimitMs,
-                })
-              : null,
-        };
-        await land(row, columns, options.transaction, challenge?.title ?? null);
-        logger.info({ submissionId, verdict: columns.verdict, score: columns.score }, 'judged');
-      };
-      const failInternally = (reason: string) => {
-        logger.error({ submissionId, reason }, 'submission could not be judged');
-        return write({
-          status: 'failed',
-          verdict: 'internal_error',
-          score: 0,
-          tests: [],
-          compileOutput: null,
-        });
-      };
-
-      if (!challenge) return failInternally('the challenge is gone');
-      // Refused at submit; a quiz's code answer can still name such a challenge. Passing no
-      // tests is no accept.
-      if (tests.length === 0) return failInternally('the challenge has no test cases');
-      const judged = (index: number, run: Parameters<typeof judgeTest>[0]['run']) => {
-        const test = tests[index]!;
-        return judgeTest({
-          index: index + 1,
-          hidden: test.hidden,
-          weight: test.weight,
-          run,
-          expected: test.expectedOutput,
-          checker: challenge.checker,
-          floatTolerance: challenge.floatTolerance,
-        });
-      };
-
-      let outcome: Awaited<ReturnType<ExecutionService['executeTests']>>;
+      const heartbeat = setInterval(
+        () => {
+          repository.extendLease(submissionId, holder, options.leaseMs).then(
+            (held) => {
+              if (!held) logger.warn({ submissionId }, 'judge lost its claim to another judge');
+            },
+            (error: unknown) => logger.warn({ err: error, submissionId }, 'lease heartbeat failed'),
+          );
+        },
+        Math.max(50, Math.floor(options.leaseMs / 3)),
+      );
+      heartbeat.unref();
       try {
-        outcome = await deps.execution.executeTests({
-          owner: `user:${row.userId}`,
-          language: row.language,
-          source: row.source,
-          tests: tests.map((test) => ({ stdin: test.input })),
-          limits: {
-            cpuMs: challenge.timeLimitMs,
-            // Waiting for I/O or start-up is not CPU: give the wall clock room.
-            wallMs: Math.max(5_000, challenge.timeLimitMs * 2 + 1_000),
-            memoryBytes: challenge.memoryLimitMb * MiB,
-          },
-          onTest: (index, run) =>
-            publish({
-              submissionId,
-              userId: row.userId,
-              status: 'running',
-              test: { index: index + 1, of: tests.length, verdict: judged(index, run).verdict },
-            }),
-        });
+        await judgeClaimed(row, holder, logger);
       } catch (error) {
-        if (!lastTry) throw error;
-        return failInternally((error as Error).message);
+        // This try is over: the retry may claim the submission at once.
+        await repository
+          .release(submissionId, holder)
+          .catch((releaseError: unknown) =>
+            logger.warn({ err: releaseError, submissionId }, 'could not release the claim'),
+          );
+        throw error;
+      } finally {
+        clearInterval(heartbeat);
       }
-
-      const compileOutput = outcome.compile
-        ? displayText(outcome.compile.output.subarray(0, MAX_COMPILE_OUTPUT))
-        : null;
-      if (outcome.compile && outcome.compile.status !== 'ok') {
-        if (outcome.compile.status === 'internal_error') {
-          if (!lastTry) throw new Error('the compile step failed in the harness');
-          return failInternally('the compile step failed in the harness');
-        }
-        return write({
-          status: 'completed',
-          verdict: 'compilation_error',
-          score: 0,
-          tests: [],
-          compileOutput,
-        });
-      }
-      const results = outcome.tests.map((run, index) => judged(index, run));
-      if (results.some((test) => test.verdict === 'internal_error') && !lastTry)
-        throw new Error('a test failed in the harness');
-      return write({
-        status: 'completed',
-        verdict: overallVerdict(results),
-        score: scoreOf(results, challenge.points),
-        tests: results,
-        compileOutput,
-      });
     },
   };
 }

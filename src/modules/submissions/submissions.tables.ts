@@ -29,6 +29,13 @@ export const submissions = pgTable(
     questionId: text('question_id'),
     /** Judge tries so far (a killed worker's try counts). */
     tries: integer('tries').notNull().default(0),
+    /**
+     * The judge holding the submission while it runs, and until when (while queued: since
+     * when, on the database's clock). The row is the judge job's record (an owner-kept job),
+     * so its claim and the sweeper's search live here.
+     */
+    leasedBy: text('leased_by'),
+    leaseUntil: timestamp('lease_until', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
     startedAt: timestamp('started_at', { withTimezone: true }),
     finishedAt: timestamp('finished_at', { withTimezone: true }),
@@ -44,6 +51,10 @@ export const submissions = pgTable(
     ),
     index('submissions_user_idx').on(table.userId, table.createdAt, table.id),
     index('submissions_challenge_idx').on(table.challengeId, table.createdAt, table.id),
+    // The sweeper's search: only submissions still waiting for a verdict.
+    index('submissions_unjudged_idx')
+      .on(table.createdAt)
+      .where(sql`${table.status} in ('queued', 'running')`),
   ],
 );
 

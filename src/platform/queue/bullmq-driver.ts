@@ -3,28 +3,33 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../logger/logger.ts';
 import type { RedisFactory } from '../redis/redis.ts';
 import { withTimeout } from '../redis/redis.ts';
-import type { Consumer, QueueDriver } from './queue.types.ts';
+import type { Consumer, Delivery, QueueDriver } from './queue.types.ts';
 
-type MessageData = { jobId: string };
+type MessageData = Delivery;
 
 /**
  * How a message is added: under its own id (a push of a message BullMQ still holds is a no-op,
- * so the sweeper never doubles a waiting one), retried by BullMQ when claiming fails (the
- * database is down), kept a day after failing.
+ * so the sweeper never doubles a waiting one), kept a day after failing. A ledger id is retried
+ * by BullMQ when claiming fails (the database is down); an owner-kept job is not: the job queue
+ * catches everything its handler throws and schedules the retry itself.
  */
-export function messageOptions(options: { messageId: string; delayMs: number }): JobsOptions {
+export function messageOptions(options: {
+  messageId: string;
+  delayMs: number;
+  owned?: boolean;
+}): JobsOptions {
   return {
     jobId: options.messageId,
     delay: options.delayMs > 0 ? options.delayMs : undefined,
-    attempts: 5,
-    backoff: { type: 'exponential', delay: 500 },
+    ...(options.owned ? {} : { attempts: 5, backoff: { type: 'exponential', delay: 500 } }),
     removeOnComplete: true,
     removeOnFail: { age: 24 * 3600, count: 1000 },
   };
 }
 
 /**
- * BullMQ as the broker: one BullMQ queue per Assay queue, messages carry only the ledger id.
+ * BullMQ as the broker: one BullMQ queue per Assay queue, messages carry only the ledger id (or
+ * an owner-kept job's type and payload).
  * BullMQ's own retries cover infrastructure failures while claiming; job-level retries are the
  * ledger's, so both drivers behave the same.
  */
@@ -49,8 +54,13 @@ export function createBullmqDriver(options: { redis: RedisFactory; logger: Logge
   return {
     kind: 'bullmq',
 
-    async push({ queue, messageId, jobId, delayMs }) {
-      await queueFor(queue).add('job', { jobId }, messageOptions({ messageId, delayMs }));
+    async push({ queue, messageId, jobId, job, delayMs }) {
+      const data: MessageData = job ? { jobId, job } : { jobId };
+      await queueFor(queue).add(
+        'job',
+        data,
+        messageOptions({ messageId, delayMs, owned: job !== undefined }),
+      );
     },
 
     async consume({ queues: names, concurrency, handle }): Promise<Consumer> {
@@ -58,7 +68,7 @@ export function createBullmqDriver(options: { redis: RedisFactory; logger: Logge
         const worker = new Worker<MessageData>(
           name,
           async (message) => {
-            await handle(message.data.jobId);
+            await handle(message.data);
           },
           {
             connection: options.redis.connect({ blocking: true, name: `assay-worker-${name}` }),

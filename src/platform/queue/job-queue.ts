@@ -12,6 +12,7 @@ import { messageIdFor, retryDelayMs } from './backoff.ts';
 import { createJobLedger } from './job-ledger.ts';
 import type {
   Consumer,
+  Delivery,
   EnqueuedJob,
   EnqueueOptions,
   JobCatalogue,
@@ -20,6 +21,7 @@ import type {
   JobHandlers,
   JobMapShape,
   JobSpec,
+  OwnedJob,
   QueueDriver,
 } from './queue.types.ts';
 
@@ -87,6 +89,8 @@ export type RunningWorker = {
 /**
  * The queue port: a ledger row per job in the database plus a broker that carries ids. Enqueue
  * writes the row and then pushes; workers claim the row with a lease before running a handler.
+ * Owner-kept job types (`keptBy: 'owner'`) skip the ledger: their owner's row already holds
+ * the state, so they cost the broker's work and little more.
  */
 export function createJobQueue<M extends JobMapShape>(options: JobQueueOptions<M>) {
   const { db, driver, catalogue, logger } = options;
@@ -106,7 +110,29 @@ export function createJobQueue<M extends JobMapShape>(options: JobQueueOptions<M
       maxAttempts: spec.maxAttempts ?? DEFAULTS.maxAttempts,
       backoffMs: spec.backoffMs ?? DEFAULTS.backoffMs,
       leaseMs: spec.leaseMs ?? options.leaseMs,
+      keptBy: spec.keptBy ?? 'ledger',
     };
+  };
+  const ownedTypes = Object.entries<JobSpec>(catalogue)
+    .filter(([, spec]) => spec.keptBy === 'owner')
+    .map(([type]) => type);
+  /** Resolved once: an owner-kept delivery costs little more than the broker's work. */
+  const ownedSpecs = new Map(ownedTypes.map((type) => [type, specOf(type)]));
+
+  /** Hands an owner-kept job to the broker; its owner's row is what survives losing it. */
+  const pushOwned = async (
+    queue: string,
+    jobId: string,
+    job: OwnedJob,
+    delayMs: number,
+  ): Promise<void> => {
+    await driver.push({
+      queue,
+      messageId: messageIdFor(jobId, job.attempt - 1),
+      jobId,
+      job,
+      delayMs,
+    });
   };
 
   const allQueues = [
@@ -122,6 +148,14 @@ export function createJobQueue<M extends JobMapShape>(options: JobQueueOptions<M
     const spec = specOf(type);
     const id = enqueueOptions.jobId ?? randomUUID();
     const delayMs = Math.max(0, enqueueOptions.delayMs ?? 0);
+    if (spec.keptBy === 'owner') {
+      // Nothing to write: the owner's row, committed by the caller, is the job's record.
+      const dispatch = () =>
+        pushOwned(spec.queue, id, { type, payload, attempt: 1 }, delayMs).catch((error: unknown) =>
+          logger.warn({ err: error, jobId: id, type }, 'job not pushed; its owner’s sweeper will'),
+        );
+      return { job: { id, created: true } satisfies EnqueuedJob, dispatch };
+    }
     const job = { id, type, queue: spec.queue, payload, maxAttempts: spec.maxAttempts, delayMs };
     // Outside a transaction, enqueues made at the same time are one INSERT.
     const created = executor === db ? await insertBatched(job) : await ledger.insert(executor, job);
@@ -192,6 +226,15 @@ export function createJobQueue<M extends JobMapShape>(options: JobQueueOptions<M
       if (missing.length > 0) {
         throw new Error(`no handler registered for job type(s): ${missing.join(', ')}`);
       }
+      const unswept = ownedTypes.filter(
+        (type) =>
+          queues.includes(specOf(type).queue) && typeof handlers[type]?.stranded !== 'function',
+      );
+      if (unswept.length > 0) {
+        throw new Error(
+          `owner-kept job type(s) without a stranded() hook, so nothing would sweep them: ${unswept.join(', ')}`,
+        );
+      }
       const extra = Object.keys(handlers).filter((type) => !(type in catalogue));
       if (extra.length > 0) {
         throw new Error(`handler(s) for job type(s) not in the catalogue: ${extra.join(', ')}`);
@@ -213,7 +256,60 @@ export function createJobQueue<M extends JobMapShape>(options: JobQueueOptions<M
         ...LEDGER_BATCH,
       });
 
-      const handle = async (jobId: string) => {
+      /**
+       * An owner-kept job: no ledger row to claim or complete, no lease to keep (the owner keeps
+       * its own). Retries and giving up work as for ledger jobs, counted by delivery.
+       */
+      const runOwned = async (jobId: string, job: OwnedJob) => {
+        const handler = handlers[job.type];
+        const resolved = ownedSpecs.get(job.type);
+        if (!handler || !resolved || !queues.includes(resolved.queue)) {
+          workerLog.warn({ jobId, type: job.type }, 'message for a job this worker does not run');
+          return;
+        }
+        let jobLog: Logger | undefined;
+        // A child logger per job costs more than a no-op job; most jobs never log.
+        const logOf = () => {
+          jobLog ??= workerLog.child({ jobId, type: job.type, attempt: job.attempt });
+          return jobLog;
+        };
+        const context: JobContext = {
+          jobId,
+          attempt: job.attempt,
+          leaseMs: resolved.leaseMs,
+          signal: shutdown.signal,
+          get logger() {
+            return logOf();
+          },
+          transaction: (work) => db.transaction(work),
+        };
+        try {
+          await handler(job.payload, context);
+          options.onJobFinished?.({ type: job.type, outcome: 'completed' });
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error);
+          if (job.attempt >= resolved.maxAttempts) {
+            await gaveUp(handler, job, message, logOf());
+            options.onJobFinished?.({ type: job.type, outcome: 'failed' });
+            logOf().error({ err: error }, 'job failed for good');
+            return;
+          }
+          const delayMs = retryDelayMs({ failedAttempts: job.attempt, baseMs: resolved.backoffMs });
+          options.onJobFinished?.({ type: job.type, outcome: 'retried' });
+          logOf().warn({ err: error, retryInMs: delayMs }, 'job failed; retrying');
+          await pushOwned(
+            resolved.queue,
+            jobId,
+            { ...job, attempt: job.attempt + 1 },
+            delayMs,
+          ).catch((pushError: unknown) =>
+            logOf().warn({ err: pushError }, 'retry not pushed; its owner’s sweeper will'),
+          );
+        }
+      };
+
+      const handle = async ({ jobId, job }: Delivery) => {
+        if (job) return runOwned(jobId, job);
         const row = await claim(jobId);
         if (!row) return; // done already, not due yet, or held by a live worker
         const handler = handlers[row.type];
@@ -253,6 +349,7 @@ export function createJobQueue<M extends JobMapShape>(options: JobQueueOptions<M
         const context: JobContext = {
           jobId: row.id,
           attempt: row.attempts,
+          leaseMs: resolved.leaseMs,
           signal: lease.signal,
           logger: jobLog,
           transaction: async (work) =>
@@ -322,8 +419,25 @@ export function createJobQueue<M extends JobMapShape>(options: JobQueueOptions<M
             delayMs: 0,
           });
         }
-        if (stranded.length > 0) workerLog.info({ count: stranded.length }, 'swept stranded jobs');
-        return stranded.length;
+        let pushed = stranded.length;
+        for (const type of ownedTypes) {
+          const spec = specOf(type);
+          const find = handlers[type]?.stranded;
+          if (!queues.includes(spec.queue) || !find) continue;
+          const found = await find({ graceMs: options.sweepIntervalMs, limit: SWEEP_BATCH });
+          for (const job of found) {
+            // Same message id as the delivery that is due, so a message still waiting is kept.
+            await pushOwned(
+              spec.queue,
+              job.jobId,
+              { type, payload: job.payload, attempt: job.tries + 1 },
+              0,
+            );
+          }
+          pushed += found.length;
+        }
+        if (pushed > 0) workerLog.info({ count: pushed }, 'swept stranded jobs');
+        return pushed;
       };
 
       const consumer: Consumer = await driver.consume({

@@ -1,8 +1,8 @@
 import type { Logger } from '../logger/logger.ts';
 import { retryDelayMs } from './backoff.ts';
-import type { Consumer, QueueDriver } from './queue.types.ts';
+import type { Consumer, OwnedJob, QueueDriver } from './queue.types.ts';
 
-type Message = { messageId: string; jobId: string; failures: number };
+type Message = { messageId: string; jobId: string; job?: OwnedJob; failures: number };
 
 type Lane = {
   waiting: Message[];
@@ -15,7 +15,8 @@ const MAX_DELIVERY_FAILURES = 5;
 
 /**
  * The embedded broker: per-queue FIFO lanes in this process. Everything in it is lost when the
- * process stops, which is fine: the ledger keeps the jobs and the sweeper pushes them again.
+ * process stops, which is fine: the ledger (or an owner-kept job's own row) keeps the jobs and the
+ * sweeper pushes them again.
  */
 export function createMemoryDriver(options: { logger: Logger }): QueueDriver {
   const lanes = new Map<string, Lane>();
@@ -54,12 +55,12 @@ export function createMemoryDriver(options: { logger: Logger }): QueueDriver {
   return {
     kind: 'memory',
 
-    async push({ queue, messageId, jobId, delayMs }) {
+    async push({ queue, messageId, jobId, job, delayMs }) {
       if (closed) return;
       const target = lane(queue);
       if (target.known.has(messageId)) return;
       target.known.add(messageId);
-      schedule(queue, { messageId, jobId, failures: 0 }, delayMs);
+      schedule(queue, { messageId, jobId, job, failures: 0 }, delayMs);
     },
 
     async consume({ queues, concurrency, handle }): Promise<Consumer> {
@@ -68,7 +69,7 @@ export function createMemoryDriver(options: { logger: Logger }): QueueDriver {
 
       const runOne = (queue: string, message: Message) => {
         const target = lane(queue);
-        const run = handle(message.jobId)
+        const run = handle({ jobId: message.jobId, job: message.job })
           .then(() => {
             target.known.delete(message.messageId);
           })
