@@ -178,6 +178,8 @@ describe.skipIf(sandboxProblem !== null).each(variants)(
         a: submitted.ada,
         b: submitted.ben,
         similarity: expect.any(Number),
+        aShare: expect.any(Number),
+        bShare: expect.any(Number),
         language: 'python',
         aUser: { id: ada.user.id, name: 'Ada' },
         bUser: { id: ben.user.id, name: 'Ben' },
@@ -185,6 +187,7 @@ describe.skipIf(sandboxProblem !== null).each(variants)(
         matches: [{ aLines: [2, 11], bLines: [1, 13] }],
       });
       expect(pair!.similarity).toBeGreaterThanOrEqual(0.8);
+      expect(pair!.similarity).toBe(Math.max(Number(pair!.aShare), Number(pair!.bShare)));
       const all = JSON.stringify(report);
       expect(all).not.toContain(submitted.cy);
       // The report holds ids and line ranges, never code or test data.

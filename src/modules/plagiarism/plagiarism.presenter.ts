@@ -43,6 +43,9 @@ export function presentReport(input: {
         a: pair.a,
         b: pair.b,
         similarity: pair.similarity,
+        // Reports made before the shares were kept tell only the similarity.
+        aShare: pair.aShare ?? null,
+        bShare: pair.bShare ?? null,
         language: pair.language,
         aUser: user(pair.aUserId),
         bUser: user(pair.bUserId),

@@ -34,6 +34,9 @@ export type ReportPair = {
   bUserId: string;
   language: string;
   similarity: number;
+  /** Shares of `a`'s and `b`'s own code found in the other; absent in reports made before. */
+  aShare?: number;
+  bShare?: number;
   matches: Match[];
 };
 
@@ -80,7 +83,9 @@ export async function buildReport(input: {
         if (first.userId === second.userId) continue;
         const scored = compare(documents[i]!, documents[j]!, { ignore, withMatches: false });
         if (scored.similarity < threshold) continue;
-        const { similarity, matches } = compare(documents[i]!, documents[j]!, { ignore });
+        const { similarity, aShare, bShare, matches } = compare(documents[i]!, documents[j]!, {
+          ignore,
+        });
         pairs.push({
           a: first.submissionId,
           b: second.submissionId,
@@ -88,6 +93,8 @@ export async function buildReport(input: {
           bUserId: second.userId,
           language,
           similarity: round(similarity),
+          aShare: round(aShare),
+          bShare: round(bShare),
           matches,
         });
       }

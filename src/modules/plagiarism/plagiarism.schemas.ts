@@ -48,7 +48,23 @@ export const reportView = z.object({
           .number()
           .min(0)
           .max(1)
-          .describe('share of the smaller program’s fingerprints found in the other'),
+          .describe(
+            'share of the smaller program’s fingerprints found in the other (the larger of `aShare` and `bShare`): a copy padded with code of its own still scores high',
+          ),
+        aShare: z
+          .number()
+          .min(0)
+          .max(1)
+          .nullable()
+          .describe(
+            'share of `a`’s fingerprints found in `b` (null in reports computed before it was kept); with `bShare`, tells a short program found whole inside a long one from two programs alike throughout',
+          ),
+        bShare: z
+          .number()
+          .min(0)
+          .max(1)
+          .nullable()
+          .describe('share of `b`’s fingerprints found in `a`'),
         language: z.string(),
         aUser: user,
         bUser: user,

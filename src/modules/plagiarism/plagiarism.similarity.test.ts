@@ -169,6 +169,12 @@ ${PYTHON_COPY}`;
     // Padding does not dilute it: the share of the smaller program found in the larger.
     expect(result.similarity).toBeGreaterThanOrEqual(0.8);
     expect(result.matches).toEqual([{ aLines: [2, 11], bLines: [13, 25] }]);
+    // Each side's share tells the reader which program holds the other: all of the short one
+    // is in the long one, not the other way round.
+    expect(result.aShare).toBe(result.similarity);
+    expect(result.bShare).toBeLessThan(result.aShare);
+    const reversed = compare(fingerprint(padded, 'python'), fingerprint(PYTHON, 'python'));
+    expect([reversed.aShare, reversed.bShare]).toEqual([result.bShare, result.aShare]);
   });
 
   it('compares empty, blank and tiny programs without failing or dividing by zero', () => {

@@ -30,7 +30,13 @@ export const MAX_MATCHES = 50;
 
 export type LineRange = [first: number, last: number];
 export type Match = { aLines: LineRange; bLines: LineRange };
-export type Comparison = { similarity: number; matches: Match[] };
+export type Comparison = {
+  similarity: number;
+  /** Shares of `a`'s and of `b`'s own fingerprints found in the other (MOSS shows both). */
+  aShare: number;
+  bShare: number;
+  matches: Match[];
+};
 
 export type Fingerprinted = {
   tokens: readonly Token[];
@@ -226,13 +232,15 @@ export function compare(
   options: { ignore?: ReadonlySet<number>; withMatches?: boolean } = {},
 ): Comparison {
   const ignore = options.ignore ?? new Set<number>();
-  const smaller = Math.min(sizeOf(a, ignore), sizeOf(b, ignore));
-  if (smaller === 0) return { similarity: 0, matches: [] };
+  const aSize = sizeOf(a, ignore);
+  const bSize = sizeOf(b, ignore);
+  if (aSize === 0 || bSize === 0) return { similarity: 0, aShare: 0, bShare: 0, matches: [] };
   const shared: number[] = [];
   for (const hash of a.fingerprints.keys())
     if (!ignore.has(hash) && b.fingerprints.has(hash)) shared.push(hash);
-  const similarity = Math.min(1, shared.length / smaller);
+  const aShare = Math.min(1, shared.length / aSize);
+  const bShare = Math.min(1, shared.length / bSize);
   const matches =
     options.withMatches === false || shared.length === 0 ? [] : matchingRegions(a, b, shared);
-  return { similarity, matches };
+  return { similarity: Math.max(aShare, bShare), aShare, bShare, matches };
 }
