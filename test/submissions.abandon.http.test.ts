@@ -118,4 +118,28 @@ describe.each(databaseKinds())('a submission whose judge job failed for good, on
     const got = await t.app.inject({ url: `/api/v1/submissions/${id}`, headers: bearer(student) });
     expect(got.json()).toMatchObject({ status: 'failed', verdict: 'internal_error', score: 0 });
   });
+
+  it('is left to the sweeper when the queue gives up before the tries are spent', async () => {
+    const student = await signedIn(t, 'student');
+    const { id } = (
+      await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/submissions',
+        headers: bearer(student),
+        payload: { challengeId, language: 'python', source: 'print(3)\n' },
+      })
+    ).json();
+    const statusOf = async () =>
+      (await t.app.inject({ url: `/api/v1/submissions/${id}`, headers: bearer(student) })).json();
+    // Every delivery failed before claiming (the database was away): nothing was judged.
+    await t.deps.submissions.giveUp(id, 'the database was away');
+    expect(await statusOf()).toMatchObject({ status: 'queued', verdict: null });
+    expect((await t.deps.submissions.stranded(0, 1_000)).map((row) => row.id)).toContain(id);
+    // Once its tries are spent, giving up ends it.
+    await t.deps.database.db.execute(
+      sql`update submissions set tries = ${JUDGE_ATTEMPTS} where id = ${id}`,
+    );
+    await t.deps.submissions.giveUp(id, 'the last try failed');
+    expect(await statusOf()).toMatchObject({ status: 'failed', verdict: 'internal_error' });
+  });
 });

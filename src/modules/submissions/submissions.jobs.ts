@@ -32,7 +32,7 @@ export function createSubmissionsJobHandlers(deps: {
         }),
       {
         gaveUp: (payload: SubmissionsJobs['submissions.judge'], reason: string) =>
-          deps.submissions.abandon(payload.submissionId, reason),
+          deps.submissions.giveUp(payload.submissionId, reason),
         stranded: async ({ graceMs, limit }: { graceMs: number; limit: number }) =>
           (await deps.submissions.stranded(graceMs, limit)).map((row) => ({
             jobId: judgeJobId(row.id),

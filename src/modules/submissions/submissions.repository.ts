@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNull, lt, lte, or, type SQL, sql } from 'drizzle-orm';
 import type { Database, Executor, Transaction } from '../../platform/db/database.ts';
 import type { Feedback } from './submissions.feedback.ts';
 import type { SubmissionVerdict, TestOutcome } from './submissions.models.ts';
@@ -35,12 +35,19 @@ export type JudgedColumns = {
 };
 
 const leaseFor = (ms: number) => sql`now() + (${ms}::double precision * interval '1 millisecond')`;
-/** A judge holds the submission: `running` under a lease that has not run out. */
+/**
+ * No judge holds the submission: queued, or running under a claim given up (no holder) or
+ * whose lease ran out (its judge died).
+ */
 const unheld = or(
   eq(submissions.status, 'queued'),
   and(
     eq(submissions.status, 'running'),
-    or(isNull(submissions.leaseUntil), lt(submissions.leaseUntil, sql`now()`)),
+    or(
+      isNull(submissions.leasedBy),
+      isNull(submissions.leaseUntil),
+      lt(submissions.leaseUntil, sql`now()`),
+    ),
   ),
 );
 const heldBy = (holder: string) =>
@@ -122,11 +129,14 @@ export function createSubmissionsRepository(db: Database) {
       return rows.length === 1;
     },
 
-    /** Gives the claim up at once (a try failed and will be retried): the retry may claim it. */
+    /**
+     * Gives the claim up at once (a try failed and will be retried): the retry may claim it
+     * now, a heartbeat still in flight finds it gone, and the sweeper counts its grace from now.
+     */
     async release(id: string, holder: string): Promise<void> {
       await db
         .update(submissions)
-        .set({ leaseUntil: sql`now()` })
+        .set({ leasedBy: null, leaseUntil: sql`now()` })
         .where(and(eq(submissions.id, id), heldBy(holder)));
     },
 
@@ -147,8 +157,8 @@ export function createSubmissionsRepository(db: Database) {
      * ago (their message may be gone with Redis), or held by a lease that ran out that long ago
      * (rows from before leases existed count from their creation).
      */
-    async stranded(graceMs: number, limit: number) {
-      const since = sql`now() - (${graceMs}::double precision * interval '1 millisecond')`;
+    async stranded(input: { graceMs: number; limit: number; maxTries: number }) {
+      const since = sql`now() - (${input.graceMs}::double precision * interval '1 millisecond')`;
       return db
         .select({ id: submissions.id, tries: submissions.tries })
         .from(submissions)
@@ -156,10 +166,12 @@ export function createSubmissionsRepository(db: Database) {
           and(
             inArray(submissions.status, ['queued', 'running']),
             lt(sql`coalesce(${submissions.leaseUntil}, ${submissions.createdAt})`, since),
+            // One whose outcome cannot even be written as a failure is not offered forever.
+            lte(submissions.tries, input.maxTries),
           ),
         )
         .orderBy(asc(submissions.createdAt))
-        .limit(limit);
+        .limit(input.limit);
     },
 
     /**
@@ -267,7 +279,8 @@ export function createSubmissionsRepository(db: Database) {
 
     /**
      * Writes the outcome once: for a judge, only while it still holds the submission (a judge
-     * that lost its lease writes nothing); for a give-up (`holder` null), while it is unjudged.
+     * that lost its lease writes nothing); for a give-up (`holder` null), only while no judge
+     * holds it (a live judge's work is not overwritten).
      */
     async finish(
       tx: Transaction,
@@ -278,12 +291,7 @@ export function createSubmissionsRepository(db: Database) {
       const rows = await tx
         .update(submissions)
         .set({ ...columns, score: String(columns.score), leasedBy: null, leaseUntil: null })
-        .where(
-          and(
-            eq(submissions.id, id),
-            holder === null ? inArray(submissions.status, ['queued', 'running']) : heldBy(holder),
-          ),
-        )
+        .where(and(eq(submissions.id, id), holder === null ? unheld : heldBy(holder)))
         .returning({ id: submissions.id });
       return rows.length === 1;
     },

@@ -187,7 +187,13 @@ export function createSubmissionsService(deps: {
   };
 
   /** One judge try of a claimed submission (`tries` counts this one). */
-  const judgeClaimed = async (row: SubmissionRow, holder: string, logger: Logger) => {
+  const judgeClaimed = async (
+    row: SubmissionRow,
+    holder: string,
+    logger: Logger,
+    /** Called as the outcome is written: a heartbeat after that would find the claim gone. */
+    settle: () => void,
+  ) => {
     const submissionId = row.id;
     const lastTry = row.tries >= JUDGE_ATTEMPTS;
     const challenge = await deps.challenges.find(row.challengeId, { includeDeleted: true });
@@ -210,6 +216,7 @@ export function createSubmissionsService(deps: {
               })
             : null,
       };
+      settle();
       if (await land(row, columns, holder, challenge?.title ?? null))
         logger.info({ submissionId, verdict: columns.verdict, score: columns.score }, 'judged');
       else logger.warn({ submissionId }, 'judged after losing the claim; the outcome was dropped');
@@ -297,6 +304,36 @@ export function createSubmissionsService(deps: {
       tests: results,
       compileOutput,
     });
+  };
+
+  /**
+   * Its judge job failed for good (e.g. the database kept failing the last try, or its
+   * workers kept dying): the submission ends as `internal_error`, and a quiz's code answer
+   * scores 0, so neither the student nor the attempt waits forever. Never over a judge that
+   * holds it: that judge's outcome stands.
+   */
+  const abandon = async (submissionId: string, reason: string) => {
+    const row = await repository.find(submissionId);
+    if (!row || (row.status !== 'queued' && row.status !== 'running')) return;
+    const challenge = await deps.challenges.find(row.challengeId, { includeDeleted: true });
+    const written = await land(
+      row,
+      {
+        status: 'failed',
+        verdict: 'internal_error',
+        score: 0,
+        tests: [],
+        compileOutput: null,
+        feedback: null,
+      },
+      null,
+      challenge?.title ?? null,
+    );
+    if (written)
+      deps.logger.error(
+        { submissionId, reason },
+        'submission abandoned: its judge job failed for good',
+      );
   };
 
   const present = (row: SubmissionRow) => ({
@@ -509,41 +546,26 @@ export function createSubmissionsService(deps: {
       };
     },
 
+    abandon,
+
     /**
-     * Its judge job failed for good (e.g. the database kept failing the last try, or its
-     * workers kept dying): the submission ends as `internal_error`, and a quiz's code answer
-     * scores 0, so neither the student nor the attempt waits forever.
+     * The queue gave up delivering the judge job (its last delivery threw). The row decides:
+     * only a submission whose tries are spent is abandoned. Deliveries that failed before
+     * claiming (the database was away) judged nothing, so the sweeper offers it again.
      */
-    async abandon(submissionId: string, reason: string) {
+    async giveUp(submissionId: string, reason: string) {
       const row = await repository.find(submissionId);
-      if (!row || (row.status !== 'queued' && row.status !== 'running')) return;
-      const challenge = await deps.challenges.find(row.challengeId, { includeDeleted: true });
-      const written = await land(
-        row,
-        {
-          status: 'failed',
-          verdict: 'internal_error',
-          score: 0,
-          tests: [],
-          compileOutput: null,
-          feedback: null,
-        },
-        null,
-        challenge?.title ?? null,
-      );
-      if (written)
-        deps.logger.error(
-          { submissionId, reason },
-          'submission abandoned: its judge job failed for good',
-        );
+      if (!row || row.tries < JUDGE_ATTEMPTS) return;
+      await abandon(submissionId, reason);
     },
 
     /**
      * What the sweeper should hand to the broker again (the submission row is the judge job's
-     * record): waiting longer than `graceMs`, or held by a judge whose lease ran out.
+     * record): waiting longer than `graceMs`, or held by a judge whose lease ran out. A row
+     * past its last try plus two (even its failure could not be written) is left alone.
      */
     async stranded(graceMs: number, limit: number) {
-      return repository.stranded(graceMs, limit);
+      return repository.stranded({ graceMs, limit, maxTries: JUDGE_ATTEMPTS + 2 });
     },
 
     /** The judge queue's depth, which lives in the submissions (owner-kept jobs have no ledger row). */
@@ -570,11 +592,13 @@ export function createSubmissionsService(deps: {
         logger.info({ submissionId }, 'submission judged already, or held by another judge');
         return;
       }
+      let settled = false;
       const heartbeat = setInterval(
         () => {
           repository.extendLease(submissionId, holder, options.leaseMs).then(
             (held) => {
-              if (!held) logger.warn({ submissionId }, 'judge lost its claim to another judge');
+              if (!held && !settled)
+                logger.warn({ submissionId }, 'judge lost its claim; another judge took over');
             },
             (error: unknown) => logger.warn({ err: error, submissionId }, 'lease heartbeat failed'),
           );
@@ -582,9 +606,14 @@ export function createSubmissionsService(deps: {
         Math.max(50, Math.floor(options.leaseMs / 3)),
       );
       heartbeat.unref();
+      const stopHeartbeat = () => {
+        settled = true;
+        clearInterval(heartbeat);
+      };
       try {
-        await judgeClaimed(row, holder, logger);
+        await judgeClaimed(row, holder, logger, stopHeartbeat);
       } catch (error) {
+        stopHeartbeat();
         // This try is over: the retry may claim the submission at once.
         await repository
           .release(submissionId, holder)
@@ -593,7 +622,7 @@ export function createSubmissionsService(deps: {
           );
         throw error;
       } finally {
-        clearInterval(heartbeat);
+        stopHeartbeat();
       }
     },
   };

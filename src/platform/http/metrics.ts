@@ -21,7 +21,7 @@ export function createMetrics(options: { queueDepth?: QueueDepthSource } = {}) {
   const queueDepth = options.queueDepth;
   new Gauge({
     name: 'assay_queue_depth',
-    help: 'Jobs in the ledger by queue and state (pending = waiting or scheduled for retry)',
+    help: 'Jobs by queue and state, from the ledger and from owner-kept rows such as submissions (pending = waiting or scheduled for retry)',
     labelNames: ['queue', 'state'] as const,
     registers: [registry],
     async collect() {

@@ -31,7 +31,10 @@ export type JobContext = {
   attempt: number;
   /** How long a claim should last without a heartbeat (the job type's `leaseMs`). */
   leaseMs: number;
-  /** Aborted when the lease is lost or the worker is shutting down past its grace period. */
+  /**
+   * Aborted when the lease is lost or the worker is shutting down past its grace period (for
+   * owner-kept jobs only the latter: their lease is the owner's).
+   */
   signal: AbortSignal;
   logger: Logger;
   /**
