@@ -55,8 +55,9 @@ function createOwner(db: Database) {
       );
       return row as Task | undefined;
     },
-    handlers(attempts: number[] = []): JobHandlers<OwnedJobs> {
+    handlers(attempts: number[] = [], gate?: Promise<void>): JobHandlers<OwnedJobs> {
       const run = async (key: string, failTimes: number) => {
+        if (key === 'blocker') await gate;
         const [claimed] = await rows(sql`update owned_tasks
           set status = 'running', tries = tries + 1, lease_until = now() + interval '1 minute'
           where key = ${key} and (status = 'queued' or status = 'running' and lease_until < now())
@@ -86,7 +87,7 @@ function createOwner(db: Database) {
       return {
         'owned.task': Object.assign(
           async ({ key, failTimes }: OwnedJobs['owned.task'], context: { attempt: number }) => {
-            attempts.push(context.attempt);
+            attempts.push(key === 'blocker' ? 0 : context.attempt);
             await run(key, failTimes ?? 0);
           },
           { stranded },
@@ -203,6 +204,33 @@ describe.each(backends())('queue contract, owner-kept jobs: $name', (backend) =>
     expect(await settled('lost')).toMatchObject({ status: 'done', runs: 1 });
     expect(await owner.get('fresh')).toMatchObject({ status: 'queued', runs: 0 });
     expect(await worker.sweep()).toBe(0);
+  });
+
+  it('does not double a message still waiting when the sweeper pushes the same job', async () => {
+    let open: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const attempts: number[] = [];
+    // One slot, held by a blocker, so the next job waits in the broker.
+    const worker = await queue.startWorker({
+      handlers: owner.handlers(attempts, gate),
+      concurrency: 1,
+    });
+    workers.push(worker);
+    await owner.add('blocker');
+    await queue.enqueue('owned.task', { key: 'blocker' }, { jobId: 'task.blocker' });
+    await eventually(() => (attempts.length === 1 ? true : undefined));
+    await owner.add('waiting', 60);
+    await queue.enqueue('owned.task', { key: 'waiting' }, { jobId: 'task.waiting' });
+    expect(await driver.waiting('owned')).toBe(1);
+    // Stranded by the owner's rule (queued a minute ago), but its message is still there.
+    expect(await worker.sweep()).toBe(1);
+    expect(await driver.waiting('owned')).toBe(1);
+    open();
+    expect(await settled('waiting')).toMatchObject({ status: 'done', runs: 1 });
+    await eventually(() => (attempts.length === 2 ? true : undefined));
+    expect(attempts).toEqual([0, 1]);
   });
 
   it('refuses to start a worker when an owner-kept job type has no stranded hook', async () => {
