@@ -833,7 +833,7 @@ async function queueBenchmark(options: {
         handlers: {
           'bench.noop': noop,
           // Nothing strands: the bench's sweeper never runs (its interval is an hour).
-          'bench.owned': Object.assign(noop, { stranded: async () => [] }),
+          'bench.owned': Object.assign(() => noop(), { stranded: async () => [] }),
         },
         queues: [queue],
         concurrency: QUEUE_CONCURRENCY,

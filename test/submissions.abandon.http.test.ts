@@ -31,6 +31,17 @@ describe.each(databaseKinds())('a submission whose judge job failed for good, on
   afterAll(async () => {
     await t.close();
   });
+  /** A queued submission of `student`'s, with no worker to judge it. */
+  const submitted = async (student: Tokens): Promise<string> => {
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/submissions',
+      headers: bearer(student),
+      payload: { challengeId, language: 'python', source: 'print(3)\n' },
+    });
+    expect(response.statusCode, response.body).toBe(202);
+    return response.json().id;
+  };
 
   it('ends as internal_error with 0 points, and says so on the event bus', async () => {
     const student = await signedIn(t, 'student');
@@ -99,14 +110,7 @@ describe.each(databaseKinds())('a submission whose judge job failed for good, on
 
   it('ends as internal_error when every try ended with its judge gone', async () => {
     const student = await signedIn(t, 'student');
-    const { id } = (
-      await t.app.inject({
-        method: 'POST',
-        url: '/api/v1/submissions',
-        headers: bearer(student),
-        payload: { challengeId, language: 'python', source: 'print(3)\n' },
-      })
-    ).json();
+    const id = await submitted(student);
     // What three judges killed mid-judging leave: three tries, the last lease run out.
     await t.deps.database.db.execute(
       sql`update submissions set status = 'running', tries = ${JUDGE_ATTEMPTS},
@@ -121,14 +125,7 @@ describe.each(databaseKinds())('a submission whose judge job failed for good, on
 
   it('is left to the sweeper when the queue gives up before the tries are spent', async () => {
     const student = await signedIn(t, 'student');
-    const { id } = (
-      await t.app.inject({
-        method: 'POST',
-        url: '/api/v1/submissions',
-        headers: bearer(student),
-        payload: { challengeId, language: 'python', source: 'print(3)\n' },
-      })
-    ).json();
+    const id = await submitted(student);
     const statusOf = async () =>
       (await t.app.inject({ url: `/api/v1/submissions/${id}`, headers: bearer(student) })).json();
     // Every delivery failed before claiming (the database was away): nothing was judged.

@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, inArray, isNull, lt, lte, or, type SQL, sql } from 'drizzle-orm';
 import type { Database, Executor, Transaction } from '../../platform/db/database.ts';
+import { milliseconds } from '../../platform/db/interval.ts';
 import type { Feedback } from './submissions.feedback.ts';
 import type { SubmissionVerdict, TestOutcome } from './submissions.models.ts';
 import { type SubmissionInsert, type SubmissionRow, submissions } from './submissions.tables.ts';
@@ -34,7 +35,7 @@ export type JudgedColumns = {
   finishedAt: Date;
 };
 
-const leaseFor = (ms: number) => sql`now() + (${ms}::double precision * interval '1 millisecond')`;
+const leaseFor = (ms: number) => sql`now() + ${milliseconds(ms)}`;
 /**
  * No judge holds the submission: queued, or running under a claim given up (no holder) or
  * whose lease ran out (its judge died).
@@ -158,7 +159,7 @@ export function createSubmissionsRepository(db: Database) {
      * (rows from before leases existed count from their creation).
      */
     async stranded(input: { graceMs: number; limit: number; maxTries: number }) {
-      const since = sql`now() - (${input.graceMs}::double precision * interval '1 millisecond')`;
+      const since = sql`now() - ${milliseconds(input.graceMs)}`;
       return db
         .select({ id: submissions.id, tries: submissions.tries })
         .from(submissions)

@@ -1,9 +1,9 @@
 import { and, eq, inArray, lt, or, type SQLChunk, sql } from 'drizzle-orm';
 import type { Database, Executor } from '../db/database.ts';
+import { milliseconds } from '../db/interval.ts';
 import { prepareRows } from '../db/prepared.ts';
 import { type JobRow, jobs } from './jobs.tables.ts';
 
-const ms = (value: number) => sql`(${value}::double precision * interval '1 millisecond')`;
 const ph = sql.placeholder;
 
 /** A job as enqueued: its row is made from this. */
@@ -22,7 +22,7 @@ const rowOf = (job: NewJob) => ({
   queue: job.queue,
   payload: job.payload,
   maxAttempts: job.maxAttempts,
-  runAt: sql`now() + ${ms(job.delayMs)}`,
+  runAt: sql`now() + ${milliseconds(job.delayMs)}`,
 });
 
 /** What a worker needs of a job it claimed. */
@@ -151,7 +151,7 @@ export function createJobLedger(db: Database) {
     async extendLease(id: string, workerId: string, leaseMs: number): Promise<boolean> {
       const rows = await db
         .update(jobs)
-        .set({ leaseUntil: sql`now() + ${ms(leaseMs)}` })
+        .set({ leaseUntil: sql`now() + ${milliseconds(leaseMs)}` })
         .where(and(eq(jobs.id, id), eq(jobs.status, 'running'), eq(jobs.leasedBy, workerId)))
         .returning({ id: jobs.id });
       return rows.length === 1;
@@ -179,7 +179,7 @@ export function createJobLedger(db: Database) {
           leaseUntil: null,
           leasedBy: null,
           lastError: error,
-          runAt: sql`now() + ${ms(delayMs)}`,
+          runAt: sql`now() + ${milliseconds(delayMs)}`,
           updatedAt: sql`now()`,
         })
         .where(and(eq(jobs.id, id), eq(jobs.status, 'running'), eq(jobs.leasedBy, workerId)))
@@ -230,7 +230,10 @@ export function createJobLedger(db: Database) {
           and(
             inArray(jobs.queue, [...options.queues]),
             or(
-              and(eq(jobs.status, 'pending'), sql`${jobs.runAt} <= now() - ${ms(options.graceMs)}`),
+              and(
+                eq(jobs.status, 'pending'),
+                sql`${jobs.runAt} <= now() - ${milliseconds(options.graceMs)}`,
+              ),
               and(eq(jobs.status, 'running'), sql`${jobs.leaseUntil} < now()`),
             ),
           ),
@@ -265,11 +268,11 @@ export function createJobLedger(db: Database) {
           or(
             and(
               eq(jobs.status, 'completed'),
-              lt(jobs.finishedAt, sql`now() - ${ms(options.completedOlderThanMs)}`),
+              lt(jobs.finishedAt, sql`now() - ${milliseconds(options.completedOlderThanMs)}`),
             ),
             and(
               eq(jobs.status, 'failed'),
-              lt(jobs.finishedAt, sql`now() - ${ms(options.failedOlderThanMs)}`),
+              lt(jobs.finishedAt, sql`now() - ${milliseconds(options.failedOlderThanMs)}`),
             ),
           ),
         )
